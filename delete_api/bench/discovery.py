@@ -1,0 +1,351 @@
+"""``delete-api bench discovery``: latency of one discovery batch at 10k and 100k users, with and without indexes.
+
+For each size, in a throwaway database of its own (on the embedded PostgreSQL in
+a temporary directory, or created by name on the server of ``DATABASE_URL``):
+
+1. migrate, seed N demo users with ``delete-api seed``'s generator (rows only,
+   no photo files), ``VACUUM ANALYZE``;
+2. pick typical viewers: active seeded users with a location, a photo and a quiz;
+3. warm up, then time one batch per viewer exactly as ``discovery.request``
+   runs it: a unit of work, the one batch query, the batched card load (and,
+   to show where the time goes, the batch query alone);
+4. drop the discovery indexes (0004's ``ix_users_discovery`` and 0001's
+   ``ix_users_earth``), time the same viewers again, recreate them.
+
+At the largest size it also records ``EXPLAIN (ANALYZE, BUFFERS)`` of the batch
+query for one viewer. One JSON document goes to standard output, progress to
+standard error. Figures are wall-clock from this process, so they include the
+round trips to PostgreSQL; the machine's load average is recorded with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from delete_api.settings import Settings
+
+_STARTED = time.monotonic()
+DISCOVERY_INDEXES = ("ix_users_discovery_woman", "ix_users_discovery_man", "ix_users_discovery_nonbinary",
+                     "ix_users_earth")
+TARGET_P95_MS = 10.0
+WARMUP_ROUNDS = 1
+
+
+class BenchError(Exception):
+    """The benchmark could not run; the message says why."""
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.monotonic() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) by linear interpolation of sorted values."""
+    position = (len(sorted_values) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def summary(samples_ms: list[float]) -> dict[str, float | int]:
+    """``{"p50","p95","p99","max","mean","samples"}`` in milliseconds, 2 decimals."""
+    ordered = sorted(samples_ms)
+    return {"p50_ms": round(percentile(ordered, 50), 2), "p95_ms": round(percentile(ordered, 95), 2),
+            "p99_ms": round(percentile(ordered, 99), 2), "max_ms": round(ordered[-1], 2),
+            "mean_ms": round(sum(ordered) / len(ordered), 2), "samples": len(ordered)}
+
+
+# -- databases ----------------------------------------------------------------------------
+
+class Server(Protocol):
+    def create(self, name: str) -> str: ...
+    def drop(self, name: str) -> None: ...
+
+
+class EmbeddedServer:
+    """A throwaway embedded PostgreSQL (fsync off) in ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        from delete_api.embedded.postgres import EmbeddedPostgres
+
+        self.pg = EmbeddedPostgres(root / "postgres", durable=False)
+        self.pg.start()
+
+    def create(self, name: str) -> str:
+        self.pg.drop_database(name)
+        self.pg.ensure_database(name)
+        return self.pg.url(name)
+
+    def drop(self, name: str) -> None:
+        self.pg.drop_database(name)
+
+    def stop(self) -> None:
+        self.pg.stop()
+
+
+class ExternalServer:
+    """The server of ``DATABASE_URL``: databases are created and dropped on it by name."""
+
+    def __init__(self, url: str) -> None:
+        self.parts = urlsplit(url.replace("postgres://", "postgresql://", 1))
+
+    def url(self, database: str) -> str:
+        p = self.parts
+        return urlunsplit((p.scheme.split("+")[0], p.netloc, "/" + database, p.query, ""))
+
+    def _admin(self, sql: str) -> None:
+        import asyncpg
+
+        async def run() -> None:
+            conn = await asyncpg.connect(self.url(self.parts.path.strip("/") or "postgres"))
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
+    def create(self, name: str) -> str:
+        self.drop(name)
+        self._admin(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- measuring ----------------------------------------------------------------------------
+
+_VIEWERS = """
+SELECT u.id FROM users u
+WHERE u.role = 'user' AND u.status = 'active' AND u.lat IS NOT NULL AND u.gender IS NOT NULL
+  AND cardinality(u.interested_in) > 0 AND u.photo_count > 0 AND u.traits IS NOT NULL
+ORDER BY u.id
+"""
+
+
+_INDEX_DEFINITIONS = ("SELECT indexdef FROM pg_indexes WHERE indexname IN "  # noqa: S608 - constants
+                      f"({', '.join(repr(i) for i in DISCOVERY_INDEXES)})")
+
+
+async def _timed_batches(sessions: Any, storage: Any, viewers: list[uuid.UUID], count: int,
+                         now: datetime) -> tuple[list[float], list[int]]:
+    from domain.discovery import service as discovery
+    from domain.transaction import unit_of_work
+
+    samples, sizes = [], []
+    for viewer in viewers:
+        started = time.perf_counter()
+        async with unit_of_work(sessions) as session:
+            batch = await discovery.next_batch(session, storage, viewer, count, (), now)
+        samples.append((time.perf_counter() - started) * 1000)
+        sizes.append(len(batch.cards))
+    return samples, sizes
+
+
+async def _timed_queries(sessions: Any, viewers: list[uuid.UUID], count: int, now: datetime) -> list[float]:
+    """The batch query alone (what the indexes serve), in one session."""
+    from domain.discovery import repository as repo
+
+    samples = []
+    async with sessions() as session:
+        for viewer in viewers:
+            started = time.perf_counter()
+            await repo.candidates(session, viewer, count + 1, (), now)
+            samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def _measure(url: str, viewers: list[uuid.UUID], count: int, storage: Any) -> dict[str, Any]:
+    from delete_api.database import make_engine, make_sessionmaker
+
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    sessions = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    try:
+        for _ in range(WARMUP_ROUNDS):
+            await _timed_batches(sessions, storage, viewers, count, now)
+        samples, sizes = await _timed_batches(sessions, storage, viewers, count, now)
+        query = summary(await _timed_queries(sessions, viewers, count, now))
+    finally:
+        await engine.dispose()
+    return {**summary(samples), "query_only": {k: query[k] for k in ("p50_ms", "p95_ms")},
+            "cards_per_batch_mean": round(sum(sizes) / len(sizes), 2),
+            "load_average_1m": round(os.getloadavg()[0], 2)}
+
+
+async def _explain(url: str, viewer: uuid.UUID, count: int) -> list[str]:
+    from sqlalchemy import bindparam, text
+    from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
+    from delete_api.database import make_engine
+    from domain.discovery import repository as repo
+
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    statement = text("EXPLAIN (ANALYZE, BUFFERS) " + repo.BATCH_SQL).bindparams(
+        bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
+    try:
+        async with engine.connect() as conn:
+            params = repo.batch_params(viewer, count + 1, [], datetime.now(UTC))  # count + 1, as the service asks
+            await conn.execute(statement, params)  # warm
+            return [str(line) for line in (await conn.execute(statement, params)).scalars()]
+    finally:
+        await engine.dispose()
+
+
+async def _sql(url: str, *statements: str) -> list[Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        out = []
+        for statement in statements:
+            out.append(await conn.fetch(statement))
+        return out
+    finally:
+        await conn.close()
+
+
+def _one_size(server: Server, users: int, args: argparse.Namespace, storage: Any, explain: bool) -> dict[str, Any]:
+    from delete_api import migrate
+    from delete_api.seed import seed
+
+    name = f"delete_bench_discovery_{users}"
+    say(f"{users} users: creating database {name}")
+    url = server.create(name)
+    try:
+        migrate.upgrade(url)
+        say(f"{users} users: seeding")
+        seeded = asyncio.run(seed(url, users, seed=args.seed, storage=None, bcrypt_cost=4,
+                                  progress=lambda m: say(f"{users} users: seeded {m}")))
+        asyncio.run(_sql(url, "VACUUM ANALYZE"))
+        eligible = [row["id"] for row in asyncio.run(_sql(url, _VIEWERS))[0]]
+        if not eligible:
+            raise BenchError("the seed made no complete viewer")
+        viewers = random.Random(args.seed).sample(eligible, min(args.viewers, len(eligible)))
+        say(f"{users} users: timing {len(viewers)} viewers with the indexes")
+        result: dict[str, Any] = {"users": users, "seed_s": round(seeded.seconds, 1)}
+        result["with_indexes"] = asyncio.run(_measure(url, viewers, args.count, storage))
+        say(f"{users} users: with indexes p50 {result['with_indexes']['p50_ms']} ms, "
+            f"p95 {result['with_indexes']['p95_ms']} ms")
+        if explain:
+            result["explain"] = asyncio.run(_explain(url, viewers[0], args.count))
+        definitions = [row["indexdef"] for row in asyncio.run(_sql(url, _INDEX_DEFINITIONS))[0]]
+        asyncio.run(_sql(url, *(f"DROP INDEX {index}" for index in DISCOVERY_INDEXES), "ANALYZE users"))
+        slow = viewers[:args.viewers_without]
+        say(f"{users} users: timing {len(slow)} viewers without {', '.join(DISCOVERY_INDEXES)}")
+        result["without_indexes"] = asyncio.run(_measure(url, slow, args.count, storage))
+        say(f"{users} users: without indexes p50 {result['without_indexes']['p50_ms']} ms, "
+            f"p95 {result['without_indexes']['p95_ms']} ms")
+        asyncio.run(_sql(url, *definitions, "ANALYZE users"))
+        return result
+    finally:
+        if not args.keep:
+            server.drop(name)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """``delete-api bench discovery``: print the JSON document; 1 if the benchmark could not run."""
+    import logging
+
+    from domain.photos.storage import LocalMediaStorage
+
+    for noisy in ("alembic", "delete_api.migrate"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    sizes = sorted(args.sizes)
+    try:
+        with ExitStack() as stack:
+            work = Path(args.data_dir).absolute() if args.data_dir else Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="delete-bench-discovery-")))
+            server: Server
+            if settings.embedded_database:
+                say(f"starting a throwaway PostgreSQL in {work}")
+                embedded = EmbeddedServer(work)
+                stack.callback(embedded.stop)
+                server = embedded
+            else:
+                assert settings.database_url is not None
+                say("creating the benchmark databases on the server of DATABASE_URL")
+                server = ExternalServer(settings.database_url.reveal())
+            storage = LocalMediaStorage(work / "media", settings.public_base_url)
+            results = [_one_size(server, n, args, storage, explain=n == sizes[-1]) for n in sizes]
+    except BenchError as exc:
+        print(f"delete-api bench: {exc}", file=sys.stderr)
+        return 1
+    document = _document(args, settings, sizes, results)
+    text = json.dumps(document, indent=2)
+    print(text)
+    if args.json_out:
+        Path(args.json_out).write_text(text + "\n")
+    return 0
+
+
+def _document(args: argparse.Namespace, settings: Settings, sizes: list[int],
+              results: list[dict[str, Any]]) -> dict[str, Any]:
+    largest = results[-1]
+    explain = largest.pop("explain", [])
+    document: dict[str, Any] = {
+        "benchmark": "discovery",
+        "what": f"one discovery batch of {args.count} cards (the batch query + the batched card load, in a unit "
+                "of work, as discovery.request runs it) for typical seeded viewers",
+        "params": {"sizes": sizes, "viewers": args.viewers, "viewers_without_indexes": args.viewers_without,
+                   "count": args.count, "seed": args.seed, "indexes_dropped_for_without": list(DISCOVERY_INDEXES),
+                   "database": "embedded" if settings.embedded_database else "DATABASE_URL",
+                   "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                               "python": platform.python_version()},
+                   "wall_s": round(time.monotonic() - _STARTED, 1)},
+        "results": results,
+    }
+    if len(results) > 1:
+        small = results[0]
+        growth = largest["users"] / small["users"]
+        document["growth"] = {
+            "users_ratio": growth,
+            "p50_ratio": round(largest["with_indexes"]["p50_ms"] / small["with_indexes"]["p50_ms"], 2),
+            "p95_ratio": round(largest["with_indexes"]["p95_ms"] / small["with_indexes"]["p95_ms"], 2),
+        }
+        document["targets"] = {
+            f"p95_le_{TARGET_P95_MS:g}ms_at_{largest['users']}": largest["with_indexes"]["p95_ms"] <= TARGET_P95_MS,
+            "sublinear_growth": document["growth"]["p95_ratio"] < growth,
+        }
+    document["explain_analyze_at_largest"] = explain
+    return document
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``bench discovery`` next to ``bench realtime`` (``sub``: the CLI's subcommands, bench included)."""
+    bench_parser = sub.choices["bench"]
+    # argparse has no public way to reach an existing parser's subcommands; this is the documented attribute set
+    kinds = next(a for a in bench_parser._actions if isinstance(a, argparse._SubParsersAction))
+    parser = kinds.add_parser(
+        "discovery", help="latency of one discovery batch at 10k and 100k users, with and without indexes",
+        description="Seed 10k and 100k demo users into throwaway databases (the embedded PostgreSQL in a "
+                    "temporary directory, or databases created by name on the server of DATABASE_URL), time "
+                    "one discovery batch (the query and the card load) for a sample of typical viewers with the "
+                    "discovery indexes and without them, and print p50/p95 and the EXPLAIN (ANALYZE, BUFFERS) "
+                    "plan at 100k as JSON. Progress goes to standard error.")
+    parser.add_argument("--sizes", type=lambda raw: [int(v) for v in raw.split(",")], default=[10_000, 100_000],
+                        help="comma-separated user counts (default 10000,100000)")
+    parser.add_argument("--viewers", type=int, default=300, help="viewers timed with the indexes (default 300)")
+    parser.add_argument("--viewers-without", type=int, default=100,
+                        help="viewers timed without the indexes (default 100)")
+    parser.add_argument("--count", type=int, default=10, help="cards per batch (default 10)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the generated users (default 1)")
+    parser.add_argument("--data-dir", help="where the embedded PostgreSQL lives (default: a temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases afterwards")
+    parser.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
+    parser.set_defaults(handler=run)

@@ -1,0 +1,543 @@
+"""The simulated app users of ``delete-api bench load``: devices, what they receive, and what they do.
+
+A ``Device`` is one app installation (a phone, a tablet): its socket (a ``LoadClient``, the project's
+``DeleteClient`` with a per-frame hook) comes and goes across drops and app restarts, while the device
+keeps every durable ``seq`` it received, so the verification can tell a lost event from one that was
+late. The hook runs inside the client's reader for every frame that the client accepts (durable events
+already deduped by ``seq``), stamps it with this process's monotonic clock and hands it to its user, so
+no task per socket beyond the client's own reader is needed and nothing is queued unread.
+
+An active ``SimUser`` runs one loop, one thing at a time as a person does: open discovery and swipe
+(pass most, like some, with comments while the first-likes rule asks for them), like back someone from
+``likes.pending`` (which makes a match), chat in a match (``typing``, then ``messages.send``), read what
+arrived (``messages.read``), list matches, page history, ``sync``, now and then lose the network (the
+client resumes on the other node and syncs) or restart the app (a new client from the stored ``seq``),
+and rarely report someone. Likes are paced so that nobody ever meets the daily or the 60-second rule.
+Idle users only hold their socket. One moderator socket subscribes to the queue and resolves reports.
+
+Latency is measured from the moment a command leaves the acting user's client to the moment the event
+it caused arrives on each receiving device (one process, one clock). Events replayed by a ``sync`` are
+counted as recovered, not as latency samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import time
+import uuid
+from array import array
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from realtime.client import ClientError, Closed, DeleteClient
+
+DAILY_LIKES = 10  # CONTRACT section 3: at most 10 likes per UTC day
+LIKES_NEEDING_COMMENT = 5  # the first five likes ever carry a comment
+MIN_LIKE_INTERVAL_S = 13.0  # > 60 s / 5: never five likes in any 60 s
+CALL_TIMEOUT_S = 15.0
+
+COMMENTS = ("Your hiking photo made me smile", "We clearly share a taste in books", "That sourdough looks amazing",
+            "I also think pineapple belongs on pizza", "Your prompt answer made me laugh out loud",
+            "Fellow night swimmer here, hello", "I know a bakery you would love", "Coffee or tea, tell me")
+MESSAGES = ("Hey! How is your week going?", "Haha, that's a great story", "Have you been to the market on Sunday?",
+            "I'm free on Thursday evening", "What are you reading at the moment?", "That sounds lovely",
+            "Ok, so tell me about the croissant incident", "Good morning!", "Do you like board games?")
+
+
+class Recorder:
+    """Every measurement of the run, in nanoseconds of ``time.monotonic_ns`` since ``start_ns``."""
+
+    def __init__(self) -> None:
+        self.start_ns = time.monotonic_ns()
+        self.samples: dict[str, tuple[array[float], array[float]]] = {}  # kind -> (at s, latency ms)
+        self.delivered: Counter[int] = Counter()  # events (all devices) delivered per second of the run
+        self.commands: Counter[int] = Counter()  # commands sent per second of the run
+        self.command_types: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()  # "<command>: <code>"
+        self.event_types: Counter[str] = Counter()
+        self.sent: dict[tuple[str, ...], int] = {}  # what caused an event -> when the command left
+
+    def reset_clock(self) -> None:
+        """Start the run's clock now (after the sockets opened): samples and rates count from here."""
+        self.start_ns = time.monotonic_ns()
+        self.samples.clear()
+        self.delivered.clear()
+        self.commands.clear()
+
+    def at_s(self, now_ns: int) -> float:
+        return (now_ns - self.start_ns) / 1e9
+
+    def sample(self, kind: str, start_ns: int, end_ns: int) -> None:
+        pair = self.samples.get(kind)
+        if pair is None:
+            pair = self.samples[kind] = (array("d"), array("d"))
+        pair[0].append((end_ns - self.start_ns) / 1e9)
+        pair[1].append((end_ns - start_ns) / 1e6)
+
+    def caused(self, key: tuple[str, ...]) -> None:
+        self.sent[key] = time.monotonic_ns()
+
+
+class LoadClient(DeleteClient):
+    """``DeleteClient`` that hands every accepted frame to its device at once, stamped on arrival."""
+
+    def __init__(self, device: Device, urls: list[str], token: str, last_seq: int) -> None:
+        super().__init__(urls, token, last_seq=last_seq)
+        self.device = device
+        self.syncing = 0  # explicit ``sync`` calls in flight: what arrives meanwhile is a replay
+
+    def _route(self, message: str | bytes) -> Closed | None:
+        # the only hook DeleteClient has is its queue: take what the router queued right back out of it
+        now = time.monotonic_ns()
+        queued = len(self._events)
+        replay = self._resync_ref is not None or self.syncing > 0
+        fatal = super()._route(message)
+        if len(self._events) > queued:
+            self.device.on_event(self._events.pop(), now, replay)
+        return fatal
+
+    def drop(self) -> None:
+        """Lose the network: the TCP connection goes without a close frame (the client resumes)."""
+        ws = self._ws
+        if ws is not None:
+            ws.transport.abort()
+
+    @property
+    def node_offset(self) -> int:
+        return self._url_index
+
+    @property
+    def is_open(self) -> bool:
+        return self._ws is not None
+
+
+@dataclass(eq=False)
+class Device:
+    """One app installation of a user, on ``home`` node first; it keeps what it received across sockets."""
+
+    user: SimUser
+    home: int
+    primary: bool
+    client: LoadClient | None = None
+    start_seq: int | None = None  # the user's last seq when this device first connected
+    seqs: list[int] = field(default_factory=list)  # durable seqs accepted, in arrival order
+    live: int = 0
+    replayed: int = 0
+    restarts: int = 0
+    drops: int = 0
+
+    def urls(self, all_urls: list[str]) -> list[str]:
+        n = len(all_urls)
+        return [all_urls[(self.home + k) % n] for k in range(n)]
+
+    @property
+    def node(self) -> int | None:
+        """The node index the socket is on now, or None while it is not connected."""
+        client = self.client
+        if client is None or not client.is_open:
+            return None
+        return (self.home + client.node_offset) % self.user.world.node_count
+
+    @property
+    def last_seq(self) -> int:
+        return self.client.last_seq if self.client is not None else (self.seqs[-1] if self.seqs else 0)
+
+    async def connect(self, urls: list[str], last_seq: int = 0) -> float:
+        """Open the socket (resuming from ``last_seq`` if given); return the seconds it took until hello."""
+        started = time.monotonic()
+        client = LoadClient(self, self.urls(urls), self.user.token, last_seq)
+        await client.connect()
+        self.client = client
+        if self.start_seq is None:
+            assert client.hello is not None
+            self.start_seq = int(client.hello["last_seq"])
+        return time.monotonic() - started
+
+    def on_event(self, frame: dict[str, Any], now: int, replay: bool) -> None:
+        seq = frame.get("seq")
+        if isinstance(seq, int):
+            self.seqs.append(seq)
+            if replay:
+                self.replayed += 1
+            else:
+                self.live += 1
+        world = self.user.world
+        world.rec.delivered[int((now - world.rec.start_ns) // 1_000_000_000)] += 1
+        world.rec.event_types[str(frame.get("type"))] += 1
+        self.user.on_event(self, frame, now, replay)
+
+    async def close(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.close()
+
+
+class World:
+    """What the bench process knows about the run: the users, the nodes, the clock and the rules' pacing."""
+
+    def __init__(self, urls: list[str], rec: Recorder, *, seed: int, like_interval_s: float,
+                 report_every_s: float = 6.0, drop_every_s: float = 180.0, restart_every_s: float = 300.0) -> None:
+        self.urls = urls
+        self.node_count = len(urls)
+        self.rec = rec
+        self.rng = random.Random(seed)
+        self.users: dict[str, SimUser] = {}
+        self.running = False
+        self.like_interval_s = like_interval_s
+        self.report_every_s = report_every_s
+        self.drop_every_s = drop_every_s
+        self.restart_every_s = restart_every_s
+        self.next_report_at = 0.0
+        self.comment_counter = itertools.count(1)
+        self.message_counter = itertools.count(1)
+        self.moderator: Moderator | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def devices(self) -> list[Device]:
+        return [d for u in self.users.values() for d in u.devices]
+
+    async def call(self, device: Device, kind: str, data: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Send one command on the device's socket; record its reply latency, or its error by code."""
+        client = device.client
+        if client is None:
+            return None
+        rec = self.rec
+        started = time.monotonic_ns()
+        rec.commands[int((started - rec.start_ns) // 1_000_000_000)] += 1
+        rec.command_types[kind] += 1
+        try:
+            reply = await client.call(kind, data, timeout=CALL_TIMEOUT_S)
+        except ClientError as exc:
+            rec.errors[f"{kind}: {exc.code}"] += 1
+            return None
+        except Closed:
+            rec.errors[f"{kind}: interrupted by a socket drop"] += 1
+            return None
+        except TimeoutError:
+            rec.errors[f"{kind}: no reply within {CALL_TIMEOUT_S:g}s"] += 1
+            return None
+        rec.sample(f"reply {kind}", started, time.monotonic_ns())
+        return reply
+
+
+class SimUser:
+    """One person: idle (holds the socket) or active (runs ``run``); reacts to what their devices receive."""
+
+    def __init__(self, world: World, user_id: str, token: str, *, active: bool, likes_ever: int) -> None:
+        self.world = world
+        self.id = user_id
+        self.token = token
+        self.active = active
+        self.devices: list[Device] = []
+        self.matches: dict[str, str] = {}  # open match id -> partner id
+        self.pending: deque[str] = deque(maxlen=100)  # people who liked me, to answer
+        self.cards: deque[str] = deque(maxlen=50)  # discovery cards arrived, not yet swiped
+        self.to_read: dict[str, str] = {}  # match id -> newest message id from the partner
+        self.to_reply: set[str] = set()
+        self.likes_ever = likes_ever
+        self.likes_today = 0
+        self.last_like_at = -1e9
+
+    @property
+    def primary(self) -> Device:
+        return self.devices[0]
+
+    # -- events --------------------------------------------------------------------------------------
+    def on_event(self, device: Device, frame: dict[str, Any], now: int, replay: bool) -> None:
+        kind = frame.get("type")
+        data = frame.get("data") or {}
+        rec = self.world.rec
+        cause: int | None = None
+        label = str(kind)
+        if kind == "message.created":
+            message = data["message"]
+            cause = rec.sent.get(("M", message["client_msg_id"]))
+            if message["sender_id"] == self.id:
+                label = "message.created (own devices)"
+            elif device.primary and self.active:
+                self.to_read[message["match_id"]] = message["id"]
+                if self.world.rng.random() < 0.5:
+                    self.to_reply.add(message["match_id"])
+        elif kind == "match.created":
+            match = data["match"]
+            other = match["user"]["user_id"]
+            self.matches[match["id"]] = other
+            causes = [t for t in (rec.sent.get(("L", self.id, other)), rec.sent.get(("L", other, self.id)))
+                      if t is not None]
+            cause = max(causes) if causes else None
+        elif kind == "like.received":
+            liker = data["from"]["user_id"]
+            cause = rec.sent.get(("L", liker, self.id))
+            if device.primary and self.active:
+                self.pending.append(liker)
+        elif kind == "message.read":
+            cause = rec.sent.get(("R", data["match_id"], data["up_to"]))
+        elif kind == "typing":
+            cause = rec.sent.get(("T", data["match_id"], data["user_id"]))
+        elif kind == "moderation.warning":
+            cause = rec.sent.get(("W", self.id))
+        elif kind == "discovery.card":
+            cause = rec.sent.get(("D", self.id))
+            if device.primary:
+                self.cards.append(data["card"]["user_id"])
+        elif kind == "match.updated" and data.get("state") not in ("active", "dating"):
+            self.matches.pop(data["match_id"], None)
+        if cause is not None and not replay:
+            rec.sample(label, cause, now)
+
+    # -- the active loop -------------------------------------------------------------------------------
+    async def think(self, low: float, high: float) -> None:
+        await asyncio.sleep(self.world.rng.uniform(low, high))
+
+    def may_like(self) -> bool:
+        now = time.monotonic()
+        return self.likes_today < DAILY_LIKES and now - self.last_like_at >= self.world.like_interval_s
+
+    async def like(self, target: str) -> bool:
+        """Like ``target`` within the rules: a unique comment while the first-likes rule asks for one."""
+        world = self.world
+        data: dict[str, Any] = {"user_id": target}
+        if self.likes_ever < LIKES_NEEDING_COMMENT or world.rng.random() < 0.5:
+            data["comment"] = f"{world.rng.choice(COMMENTS)} (#{next(world.comment_counter)})"
+        self.last_like_at = time.monotonic()
+        world.rec.caused(("L", self.id, target))
+        reply = await world.call(self.primary, "like", data)
+        if reply is None:
+            return False
+        self.likes_ever += 1
+        self.likes_today = DAILY_LIKES - int(reply["likes_left_today"])
+        match = reply.get("match")
+        if match is not None:
+            self.matches[match["id"]] = target
+        return True
+
+    async def swipe(self) -> None:
+        world = self.world
+        self.cards.clear()
+        world.rec.caused(("D", self.id))
+        reply = await world.call(self.primary, "discovery.request", {"count": 10})
+        if reply is None:
+            return
+        cards = list(self.cards)
+        self.cards.clear()
+        for target in cards:
+            if not world.running:
+                return
+            await self.think(1.0, 3.5)
+            now = time.monotonic()
+            if now >= world.next_report_at:
+                world.next_report_at = now + world.rng.expovariate(1 / world.report_every_s)
+                world.rec.caused(("P", self.id, target))
+                await world.call(self.primary, "report", {"user_id": target, "reason": "fake_profile",
+                                                          "details": "load test: photos look like stock images"})
+            elif self.may_like() and world.rng.random() < 0.3:
+                await self.like(target)
+            else:
+                await world.call(self.primary, "pass", {"user_id": target})
+
+    async def answer_likes(self) -> None:
+        world = self.world
+        if not self.pending:
+            reply = await world.call(self.primary, "likes.pending")
+            if reply is None:
+                return
+            self.pending.extend(item["from"]["user_id"] for item in reply["likes"])
+        while self.pending and self.may_like() and world.running:
+            liker = self.pending.popleft()
+            if liker in self.matches.values():
+                continue
+            await self.think(0.5, 2.0)
+            await self.like(liker)
+            break
+
+    async def chat(self, match_id: str | None = None) -> None:
+        world = self.world
+        if match_id is None:
+            if not self.matches:
+                return
+            match_id = world.rng.choice(list(self.matches))
+            if world.rng.random() < 0.2:
+                await world.call(self.primary, "messages.history", {"match_id": match_id, "limit": 20})
+        world.rec.caused(("T", match_id, self.id))
+        await world.call(self.primary, "typing", {"match_id": match_id})
+        await self.think(1.0, 4.0)
+        client_msg_id = f"{self.id[:8]}-{next(world.message_counter)}"
+        world.rec.caused(("M", client_msg_id))
+        await world.call(self.primary, "messages.send", {"match_id": match_id, "body": world.rng.choice(MESSAGES),
+                                                         "client_msg_id": client_msg_id})
+
+    async def read(self) -> None:
+        world = self.world
+        while self.to_read and world.running:
+            match_id, message_id = self.to_read.popitem()
+            await self.think(0.3, 1.5)
+            world.rec.caused(("R", match_id, message_id))
+            await world.call(self.primary, "messages.read", {"match_id": match_id, "up_to": message_id})
+            if match_id in self.to_reply and match_id in self.matches:
+                self.to_reply.discard(match_id)
+                await self.chat(match_id)
+
+    async def sync(self) -> None:
+        device = self.primary
+        client = device.client
+        if client is None:
+            return
+        client.syncing += 1
+        try:
+            await self.world.call(device, "sync", {"after": client.last_seq})
+        finally:
+            client.syncing -= 1
+
+    async def restart_app(self) -> None:
+        """Close the app and open it again later: a new client resumes from the stored seq.
+
+        ``DeleteClient(last_seq=0)`` means a fresh install (start at the head of the stream), so a device
+        whose stored seq is still 0 cannot resume through it: that device loses the network instead (the
+        client then syncs from 0). See the closing note of the load benchmark.
+        """
+        device = self.primary
+        stored = device.last_seq
+        if stored == 0:
+            device.drops += 1
+            if device.client is not None:
+                device.client.drop()
+            return
+        await device.close()
+        device.restarts += 1
+        await self.think(0.5, 3.0)
+        try:
+            await device.connect(self.world.urls, last_seq=stored)
+        except (Closed, OSError, TimeoutError) as exc:
+            self.world.rec.errors[f"restart: {type(exc).__name__}"] += 1
+            await asyncio.sleep(2)
+            await device.connect(self.world.urls, last_seq=stored)
+
+    async def run(self, ramp_s: float) -> None:
+        """The active loop, until the world stops; never raises (errors are counted)."""
+        world = self.world
+        rng = world.rng
+        await asyncio.sleep(rng.uniform(0, ramp_s))
+        next_drop = time.monotonic() + rng.expovariate(1 / world.drop_every_s)
+        next_restart = time.monotonic() + rng.expovariate(1 / world.restart_every_s)
+        try:
+            reply = await world.call(self.primary, "matches.list", {"limit": 50})
+            if reply is not None:
+                self.matches.update({m["id"]: m["user"]["user_id"] for m in reply["matches"]})
+            while world.running:
+                now = time.monotonic()
+                if now >= next_restart:
+                    next_restart = now + rng.expovariate(1 / world.restart_every_s)
+                    await self.restart_app()
+                    continue
+                if now >= next_drop:
+                    next_drop = now + rng.expovariate(1 / world.drop_every_s)
+                    self.primary.drops += 1
+                    if self.primary.client is not None:
+                        self.primary.client.drop()
+                if self.to_read:
+                    await self.read()
+                roll = rng.random()
+                if roll < 0.40:
+                    await self.swipe()
+                elif roll < 0.75:
+                    await self.chat()
+                elif roll < 0.85:
+                    await self.answer_likes()
+                elif roll < 0.90:
+                    await world.call(self.primary, "matches.list", {"limit": 20})
+                elif roll < 0.95:
+                    await self.sync()
+                else:
+                    await world.call(self.primary, "ping")
+                await self.think(1.0, 3.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            world.rec.errors[f"user loop: {type(exc).__name__}: {str(exc)[:80]}"] += 1
+
+
+class Moderator(SimUser):
+    """One moderator socket: subscribes to the queue, and resolves each new report a few seconds later."""
+
+    def __init__(self, world: World, user_id: str, token: str) -> None:
+        super().__init__(world, user_id, token, active=False, likes_ever=0)
+        self.devices.append(Device(self, 0, True))
+        self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self.resolved = 0
+
+    def on_event(self, device: Device, frame: dict[str, Any], now: int, replay: bool) -> None:
+        if frame.get("type") == "moderation.report":
+            report = frame["data"]["report"]
+            cause = self.world.rec.sent.get(("P", report["reporter_id"], report["reported_id"]))
+            if cause is not None:
+                self.world.rec.sample("moderation.report", cause, now)
+            self.queue.put_nowait((report["id"], report["reported_id"]))
+
+    async def moderate(self) -> None:
+        """Subscribe, then dismiss (or, three times in ten, warn) each report one to three seconds later."""
+        world = self.world
+        await world.call(self.primary, "moderation.subscribe")
+        while True:
+            report_id, reported = await self.queue.get()
+            await asyncio.sleep(world.rng.uniform(1.0, 3.0))
+            action = "warn" if world.rng.random() < 0.3 else "dismiss"
+            if action == "warn":
+                world.rec.caused(("W", reported))
+            if await world.call(self.primary, "moderation.resolve", {
+                    "report_id": report_id, "action": action, "note": "load test decision"}) is not None:
+                self.resolved += 1
+
+
+def pair_key(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+@dataclass
+class SocialPlan:
+    """Relations seeded before the run: matches to chat in, and likes waiting to be answered."""
+
+    matches: list[tuple[uuid.UUID, uuid.UUID]]
+    likes: list[tuple[uuid.UUID, uuid.UUID]]  # (liker, likee)
+
+
+def plan_social(active: list[uuid.UUID], idle: list[uuid.UUID], rng: random.Random, *,
+                matches_per_active: int = 3, likes_per_active: int = 8) -> SocialPlan:
+    """Each active user: matches with two active people and one idle one; likes from people of both kinds."""
+    taken: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    matches: list[tuple[uuid.UUID, uuid.UUID]] = []
+    likes: list[tuple[uuid.UUID, uuid.UUID]] = []
+    everyone = active + idle
+
+    def free(a: uuid.UUID, b: uuid.UUID) -> bool:
+        return a != b and (min(a, b), max(a, b)) not in taken
+
+    def take(a: uuid.UUID, b: uuid.UUID) -> None:
+        taken.add((min(a, b), max(a, b)))
+
+    for user in active:
+        for k in range(matches_per_active):
+            pool = idle if (k == matches_per_active - 1 and idle) else active
+            for _ in range(20):
+                other = rng.choice(pool)
+                if free(user, other):
+                    take(user, other)
+                    matches.append((min(user, other), max(user, other)))
+                    break
+        for _ in range(likes_per_active):
+            for _ in range(20):
+                liker = rng.choice(everyone if rng.random() < 0.3 else (idle or everyone))
+                if free(user, liker):
+                    take(user, liker)
+                    likes.append((liker, user))
+                    break
+    return SocialPlan(matches, likes)
+

@@ -1,0 +1,159 @@
+"""The ``delete-api`` command: serve, migrate, create-moderator, seed, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+
+from delete_api.settings import Settings, SettingsError
+
+log = logging.getLogger("delete_api")
+
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exiting via SystemExit lets
+    # the embedded PostgreSQL and Redis be stopped on the way out instead of the process dying.
+    raise SystemExit(0)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from delete_api import migrate
+    from delete_api.embedded.stack import embedded_stack
+
+    started = time.monotonic()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    with embedded_stack(settings) as resolved:
+        assert resolved.database_url and resolved.redis_url and resolved.jwt_secret
+        if settings.embedded_database:
+            migrate.upgrade(resolved.database_url.reveal())
+        host = args.host or resolved.host
+        port = args.port if args.port is not None else resolved.port
+        log.info("starting on http://%s:%d with %d worker(s); ready after %.1fs of set-up", host, port,
+                 args.workers, time.monotonic() - started)
+        from delete_api.app import uvicorn_options
+
+        common = {"host": host, "port": port, "log_level": resolved.log_level, "proxy_headers": True,
+                  "server_header": False, **uvicorn_options(resolved)}
+        if args.workers > 1:
+            # workers re-read the environment, so hand them the resolved URLs and secret
+            os.environ["DATABASE_URL"] = resolved.database_url.reveal()
+            os.environ["REDIS_URL"] = resolved.redis_url.reveal()
+            os.environ["JWT_SECRET"] = resolved.jwt_secret.reveal()
+            uvicorn.run("delete_api.app:create_app_from_env", factory=True, workers=args.workers, **common)
+        else:
+            from delete_api.app import create_app
+
+            uvicorn.run(create_app(resolved, freeze_after_startup=True), **common)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from delete_api import migrate
+    from delete_api.embedded.stack import embedded_stack
+
+    with embedded_stack(settings, redis=False) as resolved:
+        assert resolved.database_url
+        migrate.upgrade(resolved.database_url.reveal(), args.revision)
+    print(f"database migrated to {args.revision}")
+    return 0
+
+
+def cmd_create_moderator(args: argparse.Namespace, settings: Settings) -> int:
+    from delete_api import migrate
+    from delete_api.embedded.stack import embedded_stack
+    from delete_api.moderators import ModeratorError, create_moderator
+
+    password = sys.stdin.readline().rstrip("\n") if args.password == "-" else args.password
+    with embedded_stack(settings, redis=False) as resolved:
+        assert resolved.database_url
+        if settings.embedded_database:
+            migrate.upgrade(resolved.database_url.reveal())
+        try:
+            message = asyncio.run(create_moderator(resolved, args.email, password, promote=args.promote,
+                                                   display_name=args.display_name, birthdate=date(1990, 1, 1)))
+        except ModeratorError as exc:
+            print(f"delete-api: {exc}", file=sys.stderr)
+            return 1
+    print(message)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="delete-api", description="The realtime backend of Delete.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the HTTP + WebSocket server",
+                           description="Run the server. Without DATABASE_URL/REDIS_URL it starts the embedded "
+                                       "PostgreSQL and Redis in DATA_DIR and applies pending migrations.")
+    serve.add_argument("--host", help="bind address (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: PORT or 8000; 0 picks a free one)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.set_defaults(handler=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="apply database migrations",
+                         description="Apply Alembic migrations to DATABASE_URL (or the embedded database).")
+    mig.add_argument("--revision", default="head", help="target revision (default: head)")
+    mig.set_defaults(handler=cmd_migrate)
+
+    mod = sub.add_parser("create-moderator", help="create a moderator account (or promote a user)",
+                         description="Create a moderator account with EMAIL and PASSWORD ('-' reads the "
+                                     "password from standard input), or give an existing user the role.")
+    mod.add_argument("email")
+    mod.add_argument("password")
+    mod.add_argument("--promote", action="store_true", help="promote the existing user with this email")
+    mod.add_argument("--display-name", default="Moderator", help="display name (default: Moderator)")
+    mod.set_defaults(handler=cmd_create_moderator)
+
+    from delete_api.bench import add_parser as add_bench_parser  # argparse only; the benchmark loads on use
+
+    add_bench_parser(sub)
+
+    from delete_api.bench.discovery import add_parser as add_discovery_bench_parser  # `bench discovery`
+
+    add_discovery_bench_parser(sub)
+
+    from delete_api.seed import add_parser as add_seed_parser
+
+    add_seed_parser(sub)
+
+    from delete_api.jobs import add_parser as add_jobs_parser  # argparse only; the jobs load on use
+
+    add_jobs_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``delete-api`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"delete-api: configuration error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    try:
+        code: int = args.handler(args, settings)
+    except SettingsError as exc:
+        print(f"delete-api: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

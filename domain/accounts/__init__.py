@@ -1,0 +1,1 @@
+"""Account lifecycle beyond auth: deleting one's account (choices in docs/social.md)."""

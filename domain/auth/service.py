@@ -1,0 +1,183 @@
+"""Signup, login, refresh-token rotation, logout and access-token checks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.auth import repository as repo
+from domain.auth import tokens
+from domain.auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
+from domain.auth.throttle import LoginThrottle
+from domain.errors import AccountSuspended, InvalidCredentials, TokenReused, Unauthorized, ValidationFailed
+from domain.events.log import EventLog
+from domain.models import User
+from domain.profiles.age import ADULT_AGE, age_on
+from domain.profiles.view import rfc3339
+
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f.]+(\.[^@\s\x00-\x1f.]+)+$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class AuthDeps:
+    """What the auth service needs besides a database session."""
+
+    hasher: PasswordHasher
+    tokens: tokens.TokenConfig
+    throttle: LoginThrottle
+    events: EventLog | None = None  # tells open sockets of a revoked login to close
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """A fresh access/refresh pair for ``user``."""
+
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request or socket."""
+
+    user_id: uuid.UUID
+    family_id: uuid.UUID
+    role: str
+    expires_at: datetime
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def validate_signup(email: str, password: str, display_name: str, birthdate: date, today: date) -> dict[str, str]:
+    """Return ``{field: reason}`` for every rule the signup input breaks (empty when valid)."""
+    problems: dict[str, str] = {}
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        problems["email"] = "must be a valid email address"
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        problems["password"] = f"must be {MIN_LENGTH} to {MAX_LENGTH} characters"
+    if not 1 <= len(display_name) <= 50 or CONTROL_RE.search(display_name):
+        problems["display_name"] = "must be 1 to 50 characters without control characters"
+    if birthdate > today:
+        problems["birthdate"] = "must be in the past"
+    elif age_on(birthdate, today) < ADULT_AGE:
+        problems["birthdate"] = f"you must be at least {ADULT_AGE} years old"
+    elif age_on(birthdate, today) > 120:
+        problems["birthdate"] = "must be a real birthdate"
+    return problems
+
+
+async def _issue(session: AsyncSession, deps: AuthDeps, user: User, family_id: uuid.UUID) -> IssuedTokens:
+    access, _ = tokens.issue(deps.tokens, "access", user.id, family_id)
+    refresh, claims = tokens.issue(deps.tokens, "refresh", user.id, family_id)
+    await repo.store_refresh_token(session, claims.jti, family_id, _token_hash(refresh), claims.expires_at)
+    return IssuedTokens(user=user, access_token=access, refresh_token=refresh,
+                        expires_in=deps.tokens.access_ttl_s)
+
+
+async def signup(session: AsyncSession, deps: AuthDeps, *, email: str, password: str, display_name: str,
+                 birthdate: date, today: date | None = None) -> IssuedTokens:
+    """Create an adult's account and log them in."""
+    email = email.strip()
+    display_name = display_name.strip()
+    problems = validate_signup(email, password, display_name, birthdate, today or datetime.now(UTC).date())
+    if problems:
+        raise ValidationFailed("; ".join(f"{k}: {v}" for k, v in problems.items()), {"fields": problems})
+    password_hash = await deps.hasher.hash(password)
+    user = await repo.insert_user(session, {"email": email, "password_hash": password_hash,
+                                            "display_name": display_name, "birthdate": birthdate})
+    family_id = await repo.create_family(session, user.id)
+    return await _issue(session, deps, user, family_id)
+
+
+def effective_status(user: User, now: datetime) -> str:
+    """The account's status, treating a suspension whose time is over as active."""
+    if user.status == "suspended" and user.suspended_until is not None and user.suspended_until <= now:
+        return "active"
+    return user.status
+
+
+async def login(session: AsyncSession, deps: AuthDeps, *, email: str, password: str) -> IssuedTokens:
+    """Check credentials (same answer and cost for unknown email and wrong password) and log in."""
+    email = email.strip()
+    await deps.throttle.check(email)
+    lookup = len(email) <= 254 and not CONTROL_RE.search(email) and email.isprintable()
+    user = await repo.user_by_email(session, email) if lookup else None  # odd input: an unknown email
+    if user is not None and user.status == "deleted":
+        user = None
+    ok = await deps.hasher.verify(password, user.password_hash if user is not None else None)
+    if not ok or user is None:
+        await deps.throttle.failed(email)
+        raise InvalidCredentials("email or password is wrong")
+    await deps.throttle.succeeded(email)
+    now = datetime.now(UTC)
+    status = effective_status(user, now)
+    if status in ("suspended", "banned"):
+        until = rfc3339(user.suspended_until) if status == "suspended" and user.suspended_until else None
+        raise AccountSuspended("this account is suspended" if status == "suspended" else "this account is banned",
+                               {"status": status, "until": until})
+    if status != user.status:
+        user.status = status
+        user.suspended_until = None
+    user.last_active_at = now
+    family_id = await repo.create_family(session, user.id)
+    return await _issue(session, deps, user, family_id)
+
+
+async def refresh(session: AsyncSession, deps: AuthDeps, refresh_token: str) -> IssuedTokens:
+    """Rotate a refresh token; presenting a used one revokes its whole family (``token_reused``)."""
+    claims = tokens.decode(deps.tokens, refresh_token, "refresh")
+    token_hash = _token_hash(refresh_token)
+    if not await repo.consume_refresh_token(session, claims.jti, token_hash):
+        if await repo.refresh_token_was_used(session, claims.jti, token_hash):
+            await repo.revoke_family(session, claims.family_id, "reuse")
+            _close_sockets_of_family(session, deps, claims)
+            raise TokenReused("refresh token was already used; every session of this login is signed out")
+        raise Unauthorized("invalid token")
+    user = await _live_user(session, claims)
+    return await _issue(session, deps, user, claims.family_id)
+
+
+async def logout(session: AsyncSession, deps: AuthDeps, refresh_token: str) -> None:
+    """Revoke the login (family) the refresh token belongs to; an expired token still logs out."""
+    claims = tokens.decode(deps.tokens, refresh_token, "refresh", verify_exp=False)
+    if await repo.session_state(session, claims.family_id, claims.user_id) is None:
+        raise Unauthorized("invalid token")
+    await repo.revoke_family(session, claims.family_id, "logout")
+    _close_sockets_of_family(session, deps, claims)
+
+
+def _close_sockets_of_family(session: AsyncSession, deps: AuthDeps, claims: tokens.Claims) -> None:
+    if deps.events is not None:
+        deps.events.control_after_commit(session, claims.user_id, "revoke", family=str(claims.family_id))
+
+
+async def authenticate(session: AsyncSession, deps: AuthDeps, access_token: str) -> Principal:
+    """Verify an access token and that its login is live and its account active."""
+    claims = tokens.decode(deps.tokens, access_token, "access")
+    user = await _live_user(session, claims)
+    return Principal(user_id=user.id, family_id=claims.family_id, role=user.role, expires_at=claims.expires_at)
+
+
+async def _live_user(session: AsyncSession, claims: tokens.Claims) -> User:
+    state = await repo.session_state(session, claims.family_id, claims.user_id)
+    if state is None:
+        raise Unauthorized("invalid token")
+    revoked_at, user = state
+    if revoked_at is not None:
+        raise Unauthorized("this session was signed out")
+    status = effective_status(user, datetime.now(UTC))
+    if status == "deleted":
+        raise Unauthorized("this account was deleted")
+    if status in ("suspended", "banned"):
+        raise AccountSuspended(f"this account is {status}", {"status": status})
+    return user

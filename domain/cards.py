@@ -1,0 +1,98 @@
+"""The ``card``: what the app shows of another person (CONTRACT section 2).
+
+``{"user_id","display_name","age","distance_km","photos","prompts","badges",
+"compatibility":{"score","summary"}}`` and never email, birthdate, exact
+location or moderation data. Cards are built in batches with one query per
+kind of data (not per person). Distances are rounded to whole kilometres and
+never shown below 1 km, so nobody can be located by trilateration.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.compatibility.scoring import score_from_distance, summary_for
+from domain.compatibility.traits import NEUTRAL, TRAIT_KEYS
+from domain.photos.storage import MediaStorage
+from domain.profiles.age import age_on
+from domain.profiles.rules import badges_in_quiz_order
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float | None:
+    """Great-circle distance between two (lat, lon) points, or None if either is unknown."""
+    if a is None or b is None:
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def display_distance(km: float | None) -> int | None:
+    """Whole kilometres, at least 1: never finer than 1 km."""
+    return None if km is None else max(1, round(km))
+
+
+def traits_distance(a: Sequence[float] | None, b: Sequence[float] | None) -> float:
+    """L1 distance of two trait vectors (a missing vector counts as all 3s)."""
+    neutral = [float(NEUTRAL)] * len(TRAIT_KEYS)
+    return float(sum(abs(x - y) for x, y in zip(a or neutral, b or neutral, strict=True)))
+
+
+_CARDS = text("""
+SELECT u.id, u.display_name, u.birthdate, u.lat, u.lon, t.traits::real[] AS traits,
+  COALESCE((SELECT json_agg(json_build_object('id', p.id, 'storage_key', p.storage_key, 'thumb_key', p.thumb_key,
+                                              'position', p.position, 'width', p.width, 'height', p.height)
+                            ORDER BY p.position)
+            FROM photos p WHERE p.user_id = u.id), '[]') AS photos,
+  COALESCE((SELECT json_agg(json_build_object('prompt_id', a.prompt_id, 'text', pr.text, 'answer', a.answer)
+                            ORDER BY pr.position)
+            FROM prompt_answers a JOIN prompts pr ON pr.id = a.prompt_id WHERE a.user_id = u.id), '[]') AS prompts,
+  ARRAY(SELECT b.badge FROM user_badges b WHERE b.user_id = u.id) AS badges
+FROM users u LEFT JOIN user_traits t ON t.user_id = u.id
+WHERE u.id = ANY(:ids)
+""")
+
+
+async def load_cards(session: AsyncSession, viewer_id: uuid.UUID, user_ids: Sequence[uuid.UUID],
+                     storage: MediaStorage, today: date | None = None) -> dict[uuid.UUID, dict[str, Any]]:
+    """Cards of ``user_ids`` as seen by ``viewer_id`` (missing users are left out), in one query."""
+    if not user_ids:
+        return {}
+    today = today or datetime.now(UTC).date()
+    ids = list(dict.fromkeys(user_ids))
+    rows = {row.id: row for row in await session.execute(_CARDS, {"ids": [*ids, viewer_id]})}
+    viewer = rows.get(viewer_id)
+    viewer_point = (viewer.lat, viewer.lon) if viewer is not None and viewer.lat is not None else None
+    viewer_traits = viewer.traits if viewer is not None else None
+    cards: dict[uuid.UUID, dict[str, Any]] = {}
+    for user_id in ids:
+        row = rows.get(user_id)
+        if row is None:
+            continue
+        point = (row.lat, row.lon) if row.lat is not None else None
+        score = score_from_distance(traits_distance(viewer_traits, row.traits))
+        photos = json.loads(row.photos) if isinstance(row.photos, str) else row.photos
+        prompts = json.loads(row.prompts) if isinstance(row.prompts, str) else row.prompts
+        cards[user_id] = {
+            "user_id": str(user_id),
+            "display_name": row.display_name,
+            "age": age_on(row.birthdate, today),
+            "distance_km": display_distance(distance_km(viewer_point, point)),
+            "photos": [{"id": str(p["id"]), "url": storage.url(p["storage_key"]),
+                        "thumb_url": storage.url(p["thumb_key"]), "position": p["position"], "width": p["width"],
+                        "height": p["height"]} for p in photos],
+            "prompts": prompts,
+            "badges": badges_in_quiz_order(list(row.badges)),
+            "compatibility": {"score": score, "summary": summary_for(score)},
+        }
+    return cards

@@ -1,0 +1,129 @@
+"""Chat orchestration: send, history, read receipts and typing. Never commits (the socket handler does).
+
+Every command re-checks, in its own transaction, that the caller is a member of the
+match (else ``not_found``), that the match is open for chat and that neither member
+blocked the other (else ``conflict``), so an unmatch or a block takes effect at
+once, also on sockets that are already open.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.chat import repository as repo
+from domain.chat import rules
+from domain.chat.repository import Lock, MatchRow, StoredMessage
+from domain.chat.throttle import TypingThrottle
+from domain.errors import NotFound
+from domain.events.log import EventLog
+from domain.profiles.view import rfc3339
+from domain.social import matches
+
+
+def message_view(message: StoredMessage) -> dict[str, Any]:
+    """The contract's ``message`` object."""
+    return {
+        "id": str(message.id),
+        "match_id": str(message.match_id),
+        "sender_id": str(message.sender_id),
+        "body": message.body,
+        "client_msg_id": message.client_msg_id,
+        "created_at": rfc3339(message.created_at),
+    }
+
+
+async def _member_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID, lock: Lock) -> MatchRow:
+    match = await repo.member_match(session, match_id, user_id, lock=lock)
+    if match is None:
+        raise NotFound("no such match")
+    return match
+
+
+async def _ensure_open(session: AsyncSession, user_id: uuid.UUID, match: MatchRow) -> uuid.UUID:
+    """Raise ``conflict`` unless the match is open for chat; return the other member."""
+    other = rules.partner(match.user_a, match.user_b, user_id)
+    rules.check_open(match.state, await repo.blocked_between(session, user_id, other))
+    return other
+
+
+async def _open_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID,
+                      lock: Lock) -> tuple[MatchRow, uuid.UUID]:
+    match = await _member_match(session, user_id, match_id, lock)
+    return match, await _ensure_open(session, user_id, match)
+
+
+async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, match_id: uuid.UUID,
+               body: str, client_msg_id: str) -> dict[str, Any]:
+    """Store a message once per ``client_msg_id`` and tell both members' devices; a retry returns the same one."""
+    rules.check_body(body)
+    rules.check_client_msg_id(client_msg_id)
+    # the match lock serialises senders of this match (and holds off unmatch/block) until commit
+    match = await _member_match(session, sender_id, match_id, "update")
+    stored = await repo.own_message(session, sender_id, client_msg_id)
+    if stored is None:
+        await _ensure_open(session, sender_id, match)
+        stored = await repo.insert_message(session, match_id, sender_id, body, client_msg_id)
+        if stored is not None:
+            await _announce(session, events, match, stored)
+            return {"message": message_view(stored)}
+        # the same key was stored meanwhile by a send into another match (this match is locked)
+        stored = await repo.own_message(session, sender_id, client_msg_id)
+        if stored is None:
+            raise RuntimeError("the conflicting message vanished")
+    # a retry: the stored message as it was, no second event (even if the match closed since)
+    rules.check_retry(stored.match_id, stored.body, match_id, body)
+    return {"message": message_view(stored)}
+
+
+async def _announce(session: AsyncSession, events: EventLog, match: MatchRow, message: StoredMessage) -> None:
+    if match.state == rules.REACTIVATED_BY_MESSAGE:
+        # the state machine is social's: archived -> active, match.updated to both members before the message
+        await matches.reactivate_on_message(session, events, match.id, message.sender_id)
+    await repo.touch_match(session, match.id, message.created_at)
+    members = (match.user_a, match.user_b)  # ascending, as social appends: event-counter locks cannot deadlock
+    data = {"message": message_view(message)}
+    for member in members:
+        await events.append(session, member, "message.created", data)
+
+
+async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID, before: uuid.UUID | None,
+                  limit: int = rules.HISTORY_DEFAULT_LIMIT) -> dict[str, Any]:
+    """One page of the match's messages, newest first; ``next_before`` continues it (null at the start)."""
+    rules.check_limit(limit)
+    await _open_match(session, user_id, match_id, None)
+    cursor = None
+    if before is not None:
+        cursor = await repo.message_in_match(session, match_id, before)
+        if cursor is None:
+            raise NotFound("no such message in this match")
+    page = await repo.history(session, match_id, cursor, limit + 1)
+    more = len(page) > limit
+    page = page[:limit]
+    return {"messages": [message_view(m) for m in page],
+            "next_before": str(page[-1].id) if more else None}
+
+
+async def mark_read(session: AsyncSession, events: EventLog, reader_id: uuid.UUID, match_id: uuid.UUID,
+                    up_to: uuid.UUID) -> dict[str, Any]:
+    """Move the reader's position forward to ``up_to`` and tell both members' devices (nothing if not forward)."""
+    match, _ = await _open_match(session, reader_id, match_id, "share")
+    message = await repo.message_in_match(session, match_id, up_to)
+    if message is None:
+        raise NotFound("no such message in this match")
+    if await repo.advance_read(session, match_id, reader_id, message):
+        data = {"match_id": str(match_id), "reader_id": str(reader_id), "up_to": str(message.id)}
+        for member in (match.user_a, match.user_b):
+            await events.append(session, member, "message.read", data)
+    return {}
+
+
+async def typing(session: AsyncSession, events: EventLog, throttle: TypingThrottle, user_id: uuid.UUID,
+                 match_id: uuid.UUID) -> dict[str, Any]:
+    """Tell the other member (only) that ``user_id`` is typing; extras within the interval are dropped."""
+    _, other = await _open_match(session, user_id, match_id, None)
+    if await throttle.admit(user_id, match_id):
+        await events.ephemeral([other], "typing", {"match_id": str(match_id), "user_id": str(user_id)})
+    return {}

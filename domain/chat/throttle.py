@@ -1,0 +1,34 @@
+"""The typing throttle: at most one ``typing`` event per user and match per interval, across nodes (Redis).
+
+If Redis is unreachable the event is let through: publishing it needs Redis anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from domain.chat.rules import TYPING_INTERVAL_S
+
+log = logging.getLogger("domain.chat.throttle")
+
+
+class TypingThrottle:
+    """One Redis key per (user, match) that lives for the interval."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str, interval_s: float = TYPING_INTERVAL_S) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.interval_ms = max(1, round(interval_s * 1000))
+
+    async def admit(self, user_id: uuid.UUID, match_id: uuid.UUID) -> bool:
+        """True if this typing event may go out now; False inside the interval of the previous one."""
+        key = f"{self.prefix}typing:{user_id}:{match_id}"
+        try:
+            return bool(await self.redis.set(key, b"1", px=self.interval_ms, nx=True))
+        except (RedisError, OSError) as exc:
+            log.warning("typing throttle unavailable (%s); letting the event through", type(exc).__name__)
+            return True

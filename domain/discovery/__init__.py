@@ -1,0 +1,1 @@
+"""Discovery: who to show, in what order, and live refills of open card credits."""

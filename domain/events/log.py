@@ -1,0 +1,77 @@
+"""The per-user durable event stream: store first, publish after commit.
+
+``append`` writes the event in the caller's transaction with the user's next
+``seq`` and publishes it only once that transaction commits (dropped on
+rollback). ``ephemeral`` publishes at once and stores nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.events import repository as repo
+from domain.events import wire
+from domain.events.publisher import Publisher
+from domain.transaction import after_commit
+
+
+class EventLog:
+    """Durable and ephemeral events for users, fanned out through ``publisher``."""
+
+    def __init__(self, publisher: Publisher, prefix: str) -> None:
+        self.publisher = publisher
+        self.prefix = prefix
+
+    def channel(self, user_id: uuid.UUID | str) -> str:
+        return wire.user_channel(self.prefix, user_id)
+
+    async def append(self, session: AsyncSession, user_id: uuid.UUID, event_type: str,
+                     data: dict[str, Any]) -> int:
+        """Store a durable event for ``user_id``; it is published after commit. Returns its seq."""
+        data_json = wire.dumps(data)
+        seq = await repo.append(session, user_id, event_type, data_json)
+        message = wire.durable(seq, wire.frame_from_json(event_type, data_json, seq))
+        channel = self.channel(user_id)
+
+        async def publish() -> None:
+            await self.publisher.publish(channel, message)
+
+        after_commit(session, publish)
+        return seq
+
+    async def ephemeral(self, user_ids: Sequence[uuid.UUID], event_type: str, data: dict[str, Any]) -> None:
+        """Publish a non-durable event (no seq) to every device of each user."""
+        message = wire.ephemeral(wire.frame(event_type, data))
+        await self.publisher.publish_many([(self.channel(u), message) for u in user_ids])
+
+    async def to_moderators(self, event_type: str, data: dict[str, Any]) -> None:
+        """Publish an ephemeral event to every subscribed moderator dashboard."""
+        await self.publisher.publish(wire.moderators_channel(self.prefix),
+                                     wire.ephemeral(wire.frame(event_type, data)))
+
+    async def control(self, user_id: uuid.UUID, op: str, **fields: Any) -> None:
+        """Tell every node holding sockets of ``user_id`` to act on them (close, revoke a login)."""
+        await self.publisher.publish(self.channel(user_id), wire.control(op, **fields))
+
+    def control_after_commit(self, session: AsyncSession, user_id: uuid.UUID, op: str, **fields: Any) -> None:
+        """``control`` once the session's transaction has committed."""
+
+        async def send() -> None:
+            await self.control(user_id, op, **fields)
+
+        after_commit(session, send)
+
+    @staticmethod
+    async def replay(session: AsyncSession, user_id: uuid.UUID, after_seq: int, limit: int,
+                     up_to: int | None = None) -> list[tuple[int, str]]:
+        """Stored events after ``after_seq`` as ``(seq, frame)``, oldest first."""
+        rows = await repo.after(session, user_id, after_seq, limit, up_to)
+        return [(seq, wire.frame(event_type, payload, seq)) for seq, event_type, payload in rows]
+
+    @staticmethod
+    async def last_seq(session: AsyncSession, user_id: uuid.UUID) -> int:
+        return await repo.last_seq(session, user_id)

@@ -1,0 +1,83 @@
+"""Publishing hub messages to Redis, with a bounded retry buffer for Redis outages.
+
+Durable events are already committed when they are published, so a failed
+publish loses nothing: the message waits in a bounded buffer and is sent
+again when Redis answers; past the bound the oldest are dropped and clients
+recover them with ``sync`` (or their node's catch-up after it resubscribes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from domain.background import cancel_and_wait
+
+log = logging.getLogger("domain.events.publisher")
+
+RETRY_BUFFER = 10_000
+RETRY_INTERVAL_S = 0.5
+
+
+class Publisher:
+    """Sends messages to Redis channels; never raises to the caller."""
+
+    def __init__(self, redis: aioredis.Redis, *, retry_buffer: int = RETRY_BUFFER) -> None:
+        self.redis = redis
+        self._pending: deque[tuple[str, bytes]] = deque(maxlen=retry_buffer)
+        self._retrying: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        """Publish now; on failure keep the message for a retry in the background."""
+        if self._pending:
+            self._pending.append((channel, message))  # keep order behind what is waiting
+            self._ensure_retrying()
+            return
+        try:
+            await self.redis.publish(channel, message)
+        except (RedisError, OSError) as exc:
+            self.failures += 1
+            log.warning("publish failed (%s); will retry", type(exc).__name__)
+            self._pending.append((channel, message))
+            self._ensure_retrying()
+
+    async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
+        """Publish several messages in one round trip (falls back to the retry buffer)."""
+        if self._pending or len(messages) == 1:
+            for channel, message in messages:
+                await self.publish(channel, message)
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for channel, message in messages:
+                    pipe.publish(channel, message)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self.failures += 1
+            log.warning("publish failed (%s); will retry", type(exc).__name__)
+            self._pending.extend(messages)
+            self._ensure_retrying()
+
+    def _ensure_retrying(self) -> None:
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.create_task(self._retry_loop())
+
+    async def _retry_loop(self) -> None:
+        while self._pending:
+            channel, message = self._pending[0]
+            try:
+                await self.redis.publish(channel, message)
+            except (RedisError, OSError):
+                await asyncio.sleep(RETRY_INTERVAL_S)
+                continue
+            self._pending.popleft()
+        log.info("publish retry buffer drained")
+
+    async def close(self) -> None:
+        """Stop retrying (messages still buffered are recoverable by sync)."""
+        await cancel_and_wait(self._retrying)

@@ -1,0 +1,51 @@
+"""SQL for the per-user durable event log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import UserEvent, UserEventCounter
+
+# The counter row is locked until commit, so seq values of one user are assigned in commit order:
+# if seq n is committed, every seq below n is committed too (delivery relies on this to fill gaps).
+_NEXT_SEQ = text(
+    "INSERT INTO user_event_counters (user_id, last_seq) VALUES (:user_id, 1) "
+    "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_counters.last_seq + 1 "
+    "RETURNING last_seq"
+)
+
+
+# One round trip for the hot path: take the next seq and store the event in the same statement.
+_APPEND = text(
+    "WITH next AS (" + _NEXT_SEQ.text + ") "  # noqa: S608 - constant SQL, values are bound
+    "INSERT INTO user_events (user_id, seq, type, payload) "
+    "SELECT :user_id, next.last_seq, :type, CAST(:payload AS jsonb) FROM next RETURNING seq"
+)
+
+
+async def append(session: AsyncSession, user_id: uuid.UUID, event_type: str, payload_json: str) -> int:
+    """Store an event with the user's next seq (race-free, see ``_NEXT_SEQ``); return the seq."""
+    result = await session.execute(_APPEND, {"user_id": user_id, "type": event_type, "payload": payload_json})
+    return int(result.scalar_one())
+
+
+async def after(session: AsyncSession, user_id: uuid.UUID, after_seq: int, limit: int,
+                up_to: int | None = None) -> Sequence[tuple[int, str, dict[str, Any]]]:
+    """Events with ``after_seq < seq (<= up_to)``, oldest first, at most ``limit``."""
+    stmt = (select(UserEvent.seq, UserEvent.type, UserEvent.payload)
+            .where(UserEvent.user_id == user_id, UserEvent.seq > after_seq)
+            .order_by(UserEvent.seq).limit(limit))
+    if up_to is not None:
+        stmt = stmt.where(UserEvent.seq <= up_to)
+    return [(int(r[0]), str(r[1]), dict(r[2])) for r in (await session.execute(stmt)).all()]
+
+
+async def last_seq(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The user's highest committed sequence number (0 before the first event)."""
+    stmt = select(UserEventCounter.last_seq).where(UserEventCounter.user_id == user_id)
+    return int((await session.execute(stmt)).scalar_one_or_none() or 0)

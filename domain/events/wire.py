@@ -1,0 +1,81 @@
+"""Channel names and the message format on Redis pub/sub (pure).
+
+Routing scheme: every user has a channel ``{prefix}u:{user_id}``. A node
+subscribes to it while it holds at least one socket of that user, so a
+PUBLISH reaches exactly the nodes that need it. Moderators share
+``{prefix}moderators``. A message is one of:
+
+    D<seq> <frame>   a durable event; <frame> is the exact JSON frame the client receives
+    E <frame>        an ephemeral event (typing, presence, discovery, moderation feed)
+    C <json>         a control instruction for the user's sockets (close, revoke a login)
+
+so a node forwards frames to sockets without decoding and re-encoding them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Literal
+
+Kind = Literal["D", "E", "C"]
+
+
+def user_channel(prefix: str, user_id: uuid.UUID | str) -> str:
+    """The channel of one user's sockets."""
+    return f"{prefix}u:{user_id}"
+
+
+def moderators_channel(prefix: str) -> str:
+    """The channel every moderator dashboard listens to."""
+    return f"{prefix}moderators"
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON (UUIDs and datetimes must already be strings), always encodable as UTF-8.
+
+    Text stays as it is; only if it holds unpaired surrogates (echoed from a client's escapes)
+    is the document escaped to ASCII, which is still valid JSON.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    return text
+
+
+def frame(event_type: str, data: dict[str, Any], seq: int | None = None) -> str:
+    """A server event frame: ``{"type", "seq"?, "data"}``."""
+    if seq is None:
+        return dumps({"type": event_type, "data": data})
+    return dumps({"type": event_type, "seq": seq, "data": data})
+
+
+def frame_from_json(event_type: str, data_json: str, seq: int) -> str:
+    """A durable frame around already-encoded ``data`` (saves encoding the payload twice)."""
+    return f'{{"type":{dumps(event_type)},"seq":{seq},"data":{data_json}}}'
+
+
+def durable(seq: int, frame_text: str) -> bytes:
+    return b"D%d " % seq + frame_text.encode()
+
+
+def ephemeral(frame_text: str) -> bytes:
+    return b"E " + frame_text.encode()
+
+
+def control(op: str, **fields: Any) -> bytes:
+    return b"C " + dumps({"op": op, **fields}).encode()
+
+
+def decode(message: bytes) -> tuple[Kind, int, str]:
+    """Split a message into (kind, seq or 0, payload text); raise ValueError if malformed."""
+    head, _, payload = message.partition(b" ")
+    kind = head[:1]
+    if kind == b"D":
+        return "D", int(head[1:]), payload.decode()
+    if kind in (b"E", b"C") and len(head) == 1:
+        return kind.decode(), 0, payload.decode()  # type: ignore[return-value]
+    raise ValueError("not a hub message")

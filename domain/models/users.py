@@ -1,0 +1,82 @@
+"""Accounts and profiles: one row per person, moderators included."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, CITEXT
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, created_at, uuid_pk
+
+GENDERS = ("woman", "man", "nonbinary")
+ROLES = ("user", "moderator")
+STATUSES = ("active", "suspended", "banned", "deleted")
+
+
+class User(Base):
+    """A person's account and profile; ``status`` gates login, sockets and discovery."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES}", name="role"),
+        CheckConstraint(f"status IN {STATUSES}", name="status"),
+        CheckConstraint(f"gender IS NULL OR gender IN {GENDERS}", name="gender"),
+        CheckConstraint("age_min >= 18 AND age_max <= 120 AND age_min <= age_max", name="age_range"),
+        CheckConstraint("max_distance_km BETWEEN 1 AND 20000", name="max_distance"),
+        CheckConstraint("(lat IS NULL) = (lon IS NULL)", name="location_pair"),
+        CheckConstraint("lat IS NULL OR (lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180)", name="location"),
+        # distance searches: earth_box(earth_point(...), r) @> earth_point(lat, lon); see migration 0001
+        Index("ix_users_earth", text("earth_point(lat, lon)"), postgresql_using="gist",
+              postgresql_where=text("lat IS NOT NULL")),
+        Index("ix_users_status_active", "status", "last_active_at"),
+        # discovery: discovery_box(...) @> discovery_point(...), one partial index per gender; see migration 0004
+        *(Index(f"ix_users_discovery_{gender}", text("discovery_point(lat, lon, birthdate, age_min, age_max)"),
+                postgresql_using="gist",
+                postgresql_where=text(f"gender = '{gender}' AND lat IS NOT NULL AND role = 'user' "
+                                      "AND status IN ('active', 'suspended')"))
+          for gender in GENDERS),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    email: Mapped[str] = mapped_column(CITEXT, unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(100), nullable=False)
+    display_name: Mapped[str] = mapped_column(String(50), nullable=False)
+    birthdate: Mapped[date] = mapped_column(Date, nullable=False)
+    bio: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    gender: Mapped[str | None] = mapped_column(String(16))
+    interested_in: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False, server_default="{}")
+    age_min: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="18")
+    age_max: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="99")
+    max_distance_km: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="50")
+    lat: Mapped[float | None] = mapped_column(Double)
+    lon: Mapped[float | None] = mapped_column(Double)
+    role: Mapped[str] = mapped_column(String(16), nullable=False, server_default="user")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
+    suspended_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_pass_undo_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_active_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                     server_default=func.now())
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                                 server_default=func.now(), onupdate=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Copies for discovery's one-row-per-candidate query, kept by the triggers of migration 0004
+    # on photos, prompt_answers and user_traits: never write them.
+    photo_count: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+    prompt_count: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+    traits: Mapped[list[float] | None] = mapped_column(Vector(6))

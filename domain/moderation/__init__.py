@@ -1,0 +1,1 @@
+"""Moderation: the report queue, moderators' decisions and their effects on accounts."""

@@ -1,0 +1,1 @@
+"""Profile photos: the pure re-encoding pipeline (``images``) and where the bytes live (``storage``)."""

@@ -1,0 +1,1 @@
+"""Profiles: the user's own view, ages, and (later) prompts, quiz and badges."""

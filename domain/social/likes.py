@@ -1,0 +1,101 @@
+"""Liking someone, the mutual like that makes a match, and the likes waiting for an answer.
+
+A like is checked in the contract's order, and a refused like leaves nothing
+behind (every check runs before the first write, and a refusal rolls back):
+
+1. the target exists, is active, is not oneself, is not blocked either way and
+   has no active pass from the liker -> ``not_found``; a like already given -> ``conflict``
+2. ten likes per UTC day -> ``daily_limit_reached``
+3. the first five likes ever carry a 10-500 character comment -> ``comment_required``
+4. the same folded comment at most twice -> ``spam_detected``
+5. five likes in any 60 s -> ``rate_limited`` with ``retry_after_s``
+
+Race-free: the liker's row lock serialises their likes (so the counts read are the
+counts written), the pair's advisory lock makes the two likes of a pair see each
+other (so exactly one of them creates the match), and the unique keys are the
+last guard.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.cards import load_cards
+from domain.errors import Conflict, NotFound, Unauthorized
+from domain.events.log import EventLog
+from domain.photos.storage import MediaStorage
+from domain.profiles.view import rfc3339
+from domain.social import repository as repo
+from domain.social import rules
+from domain.social.notify import Outbox, card_for, match_out
+
+
+async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, liker_id: uuid.UUID,
+               target_id: uuid.UUID, comment: str | None) -> dict[str, Any]:
+    """Like ``target_id``: ``{"like_id","match": match or null,"likes_left_today"}``."""
+    comment = rules.clean_comment(comment)
+    if target_id == liker_id:
+        raise NotFound("no such person")
+    liker = await repo.lock_user_row(session, liker_id)
+    now = await repo.lock_like(session, liker_id, target_id)
+    if liker is None or not rules.is_active(liker.status, liker.suspended_until, now):
+        raise Unauthorized("this account cannot like anyone")
+
+    # 1. the target
+    target = await repo.target(session, liker_id, target_id, now)
+    if (target is None or not rules.is_active(target.status, target.suspended_until, now)
+            or target.blocked or target.passed_by_actor):
+        raise NotFound("no such person")
+    if target.liked_by_actor:
+        raise Conflict("you already liked this person")
+
+    # 2-5. the liker's counters, read once under the row lock and checked in order
+    norm = rules.normalise_comment(comment) if comment is not None else None
+    day = rules.utc_day(now)
+    counts = await repo.like_counts(session, liker_id, day, norm, now - timedelta(seconds=rules.VELOCITY_WINDOW_S),
+                                    ever_cap=rules.FIRST_LIKES_NEEDING_COMMENT, same_cap=rules.SAME_COMMENT_MAX,
+                                    recent_cap=rules.VELOCITY_LIMIT)
+    rules.check_daily(counts.today, now)
+    rules.check_comment(comment, counts.ever)
+    if norm is not None:
+        rules.check_spam(counts.same_comment)
+    rules.check_velocity(counts.recent, now)
+
+    stored = await repo.insert_like(session, liker_id, target_id, comment, norm, now)
+    if stored is None:
+        raise Conflict("you already liked this person")
+    like_id, _ = stored
+    today = await repo.bump_daily(session, liker_id, day)
+
+    outbox = Outbox(events)
+    match: dict[str, Any] | None = None
+    liked_back, passed_by_target = await repo.reverse_like(session, liker_id, target_id, now)
+    if liked_back and not passed_by_target:
+        row = await repo.insert_match(session, liker_id, target_id, now)
+        if row is not None:
+            target_card = await card_for(session, storage, liker_id, target_id)
+            liker_card = await card_for(session, storage, target_id, liker_id)
+            match = match_out(row.id, row.state, row.matched_at, target_card)
+            outbox.add(liker_id, "match.created", {"match": match})
+            outbox.add(target_id, "match.created",
+                       {"match": match_out(row.id, row.state, row.matched_at, liker_card)})
+    elif not passed_by_target:
+        # while the target's pass on the liker is active the like is kept silently (docs/social.md)
+        outbox.add(target_id, "like.received", {
+            "like_id": str(like_id), "from": await card_for(session, storage, target_id, liker_id),
+            "comment": comment})
+    await outbox.flush(session)
+    return {"like_id": str(like_id), "match": match, "likes_left_today": rules.likes_left(today)}
+
+
+async def pending(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> dict[str, Any]:
+    """Who liked the user and is still waiting: ``{"likes":[{"like_id","from","comment","created_at"}]}``."""
+    now = await repo.clock(session)
+    rows = await repo.pending_likes(session, user_id, now, rules.PENDING_LIMIT)
+    cards = await load_cards(session, user_id, [r.liker_id for r in rows], storage)
+    return {"likes": [{"like_id": str(r.id), "from": cards[r.liker_id], "comment": r.comment,
+                       "created_at": rfc3339(r.created_at)} for r in rows if r.liker_id in cards]}

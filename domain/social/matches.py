@@ -1,0 +1,159 @@
+"""The match lifecycle: listing, unmatch, dating, and the transitions other parts of the system cause.
+
+Every state change goes through ``rules.next_state`` (the transition table) under the
+match's row lock, and sends durable ``match.updated`` to both members. Only the two
+members may act on a match; anyone else gets ``not_found``.
+
+For other areas:
+- chat calls ``reactivate_on_message`` when a message arrives in an archived match;
+- blocks call ``end_for_block``, account deletion ``end_for_deletion``, the archive job ``archive_idle``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.cards import load_cards
+from domain.errors import NotFound
+from domain.events.log import EventLog
+from domain.photos.storage import MediaStorage
+from domain.profiles.view import rfc3339
+from domain.social import repository as repo
+from domain.social import rules
+from domain.social.notify import Outbox
+from domain.social.repository import MatchRow
+
+
+async def _member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID) -> MatchRow:
+    match = await repo.member_match(session, match_id, user_id, for_update=True)
+    if match is None:
+        raise NotFound("no such match")
+    return match
+
+
+def _dating_view(match: MatchRow, user_id: uuid.UUID) -> dict[str, Any]:
+    return {"dating_confirmed_by_me": match.confirmed(user_id),
+            "dating_confirmed_by_them": match.confirmed(match.partner(user_id))}
+
+
+async def list_matches(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID,
+                       states: Sequence[str] | None, cursor: str | None,
+                       limit: int = rules.LIST_DEFAULT_LIMIT) -> dict[str, Any]:
+    """One page of the user's matches, newest first: ``{"matches": [...], "next_cursor": str or null}``."""
+    rules.check_list_limit(limit)
+    after = rules.decode_cursor(cursor) if cursor is not None else None
+    wanted = list(dict.fromkeys(states)) if states else list(rules.DEFAULT_LIST_STATES)
+    rows = await repo.list_matches(session, user_id, wanted, after, limit + 1)
+    page = rows[:limit]
+    cards = await load_cards(session, user_id, [m.partner(user_id) for m in page], storage)
+    items = [{
+        "id": str(m.id), "state": m.state, "matched_at": rfc3339(m.matched_at),
+        "user": cards[m.partner(user_id)],
+        "last_message_at": rfc3339(m.last_message_at) if m.last_message_at is not None else None,
+        "state_changed_at": rfc3339(m.state_changed_at),
+        **_dating_view(m, user_id),
+    } for m in page if m.partner(user_id) in cards]
+    more = len(rows) > limit
+    return {"matches": items,
+            "next_cursor": rules.encode_cursor(page[-1].matched_at, page[-1].id) if more else None}
+
+
+async def unmatch(session: AsyncSession, events: EventLog, user_id: uuid.UUID, match_id: uuid.UUID,
+                  reason: str) -> dict[str, Any]:
+    """active -> unmatched, with one of the contract's reasons (only the unmatcher's devices see it)."""
+    match = await _member_match(session, match_id, user_id)
+    state = rules.next_state(match.state, "unmatch")
+    now = await repo.clock(session)
+    await repo.set_state(session, match.id, state, now, unmatched_by=user_id, unmatch_reason=reason)
+    outbox = Outbox(events)
+    outbox.state_change(match, state, by=user_id, reason=reason, reason_to_partner=False)
+    await outbox.flush(session)
+    return {"match_id": str(match.id), "state": state}
+
+
+async def confirm_dating(session: AsyncSession, events: EventLog, user_id: uuid.UUID,
+                         match_id: uuid.UUID) -> dict[str, Any]:
+    """Confirm "we are dating"; once both members have, active -> dating (confirming twice changes nothing)."""
+    match = await _member_match(session, match_id, user_id)
+    rules.next_state(match.state, "confirm_dating")  # conflict unless active
+    now = await repo.clock(session)
+    match = await repo.confirm_dating(session, match, user_id, now)
+    state = match.state
+    if match.confirmed(match.user_a) and match.confirmed(match.user_b):
+        state = rules.next_state(match.state, "confirm_dating")
+        await repo.set_state(session, match.id, state, now)
+        outbox = Outbox(events)
+        outbox.state_change(match, state, by=user_id)
+        await outbox.flush(session)
+    return {"match_id": str(match.id), "state": state, **_dating_view(match, user_id)}
+
+
+async def end_dating(session: AsyncSession, events: EventLog, user_id: uuid.UUID,
+                     match_id: uuid.UUID) -> dict[str, Any]:
+    """dating -> archived."""
+    match = await _member_match(session, match_id, user_id)
+    state = rules.next_state(match.state, "end_dating")
+    now = await repo.clock(session)
+    await repo.set_state(session, match.id, state, now)
+    outbox = Outbox(events)
+    outbox.state_change(match, state, by=user_id)
+    await outbox.flush(session)
+    return {"match_id": str(match.id), "state": state}
+
+
+async def reactivate_on_message(session: AsyncSession, events: EventLog, match_id: uuid.UUID,
+                                sender_id: uuid.UUID) -> bool:
+    """archived -> active because ``sender_id`` sent a message; True if the match changed.
+
+    For chat's send, inside its transaction and before it appends ``message.created`` (so both members
+    see ``match.updated {"state":"active","by": sender}`` first). Dating confirmations start over.
+    """
+    match = await repo.member_match(session, match_id, sender_id, for_update=True)
+    if match is None or not rules.allows(match.state, "message"):
+        return False
+    state = rules.next_state(match.state, "message")
+    await repo.set_state(session, match.id, state, await repo.clock(session))
+    outbox = Outbox(events)
+    outbox.state_change(match, state, by=sender_id)
+    await outbox.flush(session)
+    return True
+
+
+async def end_for_block(session: AsyncSession, outbox: Outbox, blocker_id: uuid.UUID, blocked_id: uuid.UUID,
+                        now: datetime) -> None:
+    """A block ends the pair's match if it is still open: -> unmatched (call under the pair lock)."""
+    match = await repo.pair_match(session, blocker_id, blocked_id)
+    if match is None or not rules.allows(match.state, "block"):
+        return
+    state = rules.next_state(match.state, "block")
+    await repo.set_state(session, match.id, state, now, unmatched_by=blocker_id)
+    # the blocked person sees an unmatch by the blocker, never the word "blocked"
+    outbox.state_change(match, state, by=blocker_id, reason=rules.REASON_BLOCKED, reason_to_partner=False)
+
+
+async def end_for_deletion(session: AsyncSession, outbox: Outbox, user_id: uuid.UUID, now: datetime) -> int:
+    """Every open match of a deleted account -> deleted, told to the partner; returns how many."""
+    matches = await repo.open_matches_of(session, user_id, sorted(rules.OPEN_STATES))
+    for match in matches:
+        state = rules.next_state(match.state, "delete")
+        await repo.set_state(session, match.id, state, now)
+        outbox.state_change(match, state, by=user_id, reason=rules.REASON_ACCOUNT_DELETED,
+                            members=(match.partner(user_id),))
+    return len(matches)
+
+
+async def archive_idle(session: AsyncSession, events: EventLog, now: datetime, limit: int) -> int:
+    """Archive up to ``limit`` active matches idle for 7 days (rows locked elsewhere are skipped); how many."""
+    matches = await repo.idle_matches(session, now - rules.ARCHIVE_IDLE_AFTER, limit)
+    outbox = Outbox(events)
+    for match in matches:
+        state = rules.next_state(match.state, "archive")
+        await repo.set_state(session, match.id, state, now)
+        outbox.state_change(match, state, reason=rules.REASON_INACTIVE)
+    await outbox.flush(session)
+    return len(matches)

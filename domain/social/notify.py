@@ -1,0 +1,71 @@
+"""The social area's durable events (``match.created``, ``match.updated``, ``like.received``) and their payloads.
+
+Events of one transaction are collected and appended last, in ascending user id
+order: every transaction takes the per-user event counters in the same order, so
+two transactions that notify the same people cannot deadlock on them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.cards import load_cards
+from domain.events.log import EventLog
+from domain.photos.storage import MediaStorage
+from domain.profiles.view import rfc3339
+from domain.social.repository import MatchRow
+
+
+def match_out(match_id: uuid.UUID, state: str, matched_at: datetime, card: dict[str, Any]) -> dict[str, Any]:
+    """The contract's match object: ``{"id","state","matched_at","user": card of the other person}``."""
+    return {"id": str(match_id), "state": state, "matched_at": rfc3339(matched_at), "user": card}
+
+
+def match_updated(match_id: uuid.UUID, state: str, *, by: uuid.UUID | None = None,
+                  reason: str | None = None) -> dict[str, Any]:
+    """``match.updated`` data; ``by`` and ``reason`` only when they apply."""
+    data: dict[str, Any] = {"match_id": str(match_id), "state": state}
+    if by is not None:
+        data["by"] = str(by)
+    if reason is not None:
+        data["reason"] = reason
+    return data
+
+
+async def card_for(session: AsyncSession, storage: MediaStorage, viewer_id: uuid.UUID,
+                   user_id: uuid.UUID) -> dict[str, Any]:
+    """One person's card as ``viewer_id`` sees it."""
+    return (await load_cards(session, viewer_id, [user_id], storage))[user_id]
+
+
+@dataclass
+class Outbox:
+    """Durable events of one transaction, appended together at the end."""
+
+    events: EventLog
+    pending: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
+
+    def add(self, user_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> None:
+        self.pending.append((user_id, event_type, data))
+
+    def state_change(self, match: MatchRow, state: str, *, by: uuid.UUID | None = None,
+                     reason: str | None = None, reason_to_partner: bool = True,
+                     members: tuple[uuid.UUID, ...] | None = None) -> None:
+        """``match.updated`` to the match's members (or ``members``).
+
+        With ``reason_to_partner=False`` only ``by`` sees the reason: nobody is told why the other unmatched.
+        """
+        for member in members if members is not None else (match.user_a, match.user_b):
+            show = reason_to_partner or member == by
+            self.add(member, "match.updated", match_updated(match.id, state, by=by, reason=reason if show else None))
+
+    async def flush(self, session: AsyncSession) -> None:
+        """Append everything collected, by ascending user id (order per user kept)."""
+        for user_id, event_type, data in sorted(self.pending, key=lambda item: item[0].bytes):
+            await self.events.append(session, user_id, event_type, data)
+        self.pending.clear()

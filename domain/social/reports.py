@@ -1,0 +1,51 @@
+"""Reporting someone: the report is stored, the reporter blocks them, and moderators hear of it live."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import ValidationFailed
+from domain.events.log import EventLog
+from domain.models.moderation import MAX_DETAILS_CHARS, REPORT_REASONS
+from domain.moderation.feed import report_for_feed
+from domain.profiles.view import rfc3339
+from domain.social import repository as repo
+from domain.social.blocks import block_in
+from domain.transaction import after_commit
+
+
+def clean_details(details: str | None) -> str | None:
+    """Details as stored: trimmed, blank means none, at most 1,000 characters."""
+    if details is None or not details.strip():
+        return None
+    details = details.strip()
+    if len(details) > MAX_DETAILS_CHARS:
+        raise ValidationFailed.field("details", f"at most {MAX_DETAILS_CHARS} characters")
+    if "\x00" in details or any(0xD800 <= ord(ch) <= 0xDFFF for ch in details):
+        raise ValidationFailed.field("details", "contains characters that cannot be stored")
+    return details
+
+
+async def report(session: AsyncSession, events: EventLog, reporter_id: uuid.UUID, reported_id: uuid.UUID,
+                 reason: str, details: str | None) -> dict[str, Any]:
+    """Store a report, block the reported person and tell the moderators after commit: ``{"report_id"}``."""
+    if reason not in REPORT_REASONS:
+        raise ValidationFailed.field("reason", "one of " + ", ".join(REPORT_REASONS))
+    details = clean_details(details)
+    now = await repo.clock(session)
+    await block_in(session, events, reporter_id, reported_id, now)  # not_found for nobody, oneself or deleted
+    report_id, created_at = await repo.insert_report(session, reporter_id, reported_id, reason, details, now)
+    # the moderators' queue entry (the report plus triage signals), as their snapshot shows it
+    entry = await report_for_feed(session, report_id) or {
+        "id": str(report_id), "reporter_id": str(reporter_id), "reported_id": str(reported_id), "reason": reason,
+        "details": details, "created_at": rfc3339(created_at), "status": "open"}
+    data = {"report": entry}
+
+    async def tell_moderators() -> None:
+        await events.to_moderators("moderation.report", data)
+
+    after_commit(session, tell_moderators)
+    return {"report_id": str(report_id)}

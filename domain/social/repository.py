@@ -1,0 +1,355 @@
+"""All SQL of the social area: locks, likes, passes, matches, blocks and reports.
+
+Lock order, the same everywhere so that nothing can deadlock: the acting user's row
+(``FOR NO KEY UPDATE``), then the target user's advisory lock (shared for likes, exclusive
+for an account deletion), then the pair's advisory lock, then match rows; durable
+events are appended last, in ascending user id order (see ``domain.social.notify``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Exists, and_, case, delete, exists, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from domain.models import Block, DailyLikeCount, Like, Match, Pass, Report, User
+
+# -- locks and the clock ---------------------------------------------------------------------------------------
+
+
+def _lock_key(namespace: bytes, *ids: uuid.UUID) -> int:
+    """A signed 64-bit advisory lock key for ``ids`` (hash collisions only ever serialise more)."""
+    digest = hashlib.blake2b(namespace + b"".join(i.bytes for i in ids), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def user_lock_key(user_id: uuid.UUID) -> int:
+    """Held shared by likes aimed at the user, exclusive by the user's account deletion."""
+    return _lock_key(b"social.user:", user_id)
+
+
+def pair_lock_key(a: uuid.UUID, b: uuid.UUID) -> int:
+    """One key per unordered pair: likes, blocks and match creation of the pair take it."""
+    low, high = sorted((a, b))
+    return _lock_key(b"social.pair:", low, high)
+
+
+async def clock(session: AsyncSession) -> datetime:
+    """The database's clock now (not the transaction start): one clock for every node."""
+    return (await session.execute(select(func.clock_timestamp()))).scalar_one()  # type: ignore[no-any-return]
+
+
+async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """Lock the user's row until commit (serialises that user's likes, passes, pass undos and deletion).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: rows referencing the user (a like *to* them, their event counter)
+    take KEY SHARE on it, and two people liking each other at once must not wait on each other's row.
+    """
+    stmt = select(User).where(User.id == user_id).with_for_update(key_share=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lock_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.UUID) -> datetime:
+    """Hold off the target's deletion and serialise the pair; return the clock once both are held."""
+    stmt = text("SELECT pg_advisory_xact_lock_shared(:user_key), pg_advisory_xact_lock(:pair_key)")
+    await session.execute(stmt, {"user_key": user_lock_key(target_id), "pair_key": pair_lock_key(liker_id, target_id)})
+    return await clock(session)
+
+
+async def lock_pair(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
+    await session.execute(select(func.pg_advisory_xact_lock(pair_lock_key(a, b))))
+
+
+async def lock_user_exclusive(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Wait for every like aimed at the user to commit, and keep new ones out until commit."""
+    await session.execute(select(func.pg_advisory_xact_lock(user_lock_key(user_id))))
+
+
+# -- people ----------------------------------------------------------------------------------------------------
+Who = uuid.UUID | ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID]
+
+
+def _blocked_between(a: Who, b: Who) -> Exists:
+    return exists().where(or_(and_(Block.blocker_id == a, Block.blocked_id == b),
+                              and_(Block.blocker_id == b, Block.blocked_id == a)))
+
+
+def _active_pass(passer: Who, passee: Who, now: datetime) -> Exists:
+    return exists().where(Pass.passer_id == passer, Pass.passee_id == passee, Pass.expires_at > now)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the like and pass checks need to know about the other person."""
+
+    status: str
+    suspended_until: datetime | None
+    blocked: bool  # either way
+    passed_by_actor: bool  # the actor's pass on the target is active
+    liked_by_actor: bool
+
+
+async def target(session: AsyncSession, actor_id: uuid.UUID, target_id: uuid.UUID, now: datetime) -> Target | None:
+    """The target as the actor relates to it, in one round trip; None if no such user."""
+    stmt = select(
+        User.status, User.suspended_until, _blocked_between(actor_id, User.id),
+        _active_pass(actor_id, User.id, now),
+        exists().where(Like.liker_id == actor_id, Like.likee_id == User.id),
+    ).where(User.id == target_id)
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else Target(*row)
+
+
+async def user_status(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    return (await session.execute(select(User.status).where(User.id == user_id))).scalar_one_or_none()
+
+
+# -- likes -----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LikeCounts:
+    """The liker's counters, read under the liker's row lock."""
+
+    today: int
+    ever: int  # capped: only "fewer than five or not" matters
+    same_comment: int  # capped likewise
+    recent: list[datetime]  # the newest likes inside the velocity window (at most the velocity limit)
+
+
+_LIKE_COUNTS = text("""
+SELECT
+  coalesce((SELECT count FROM daily_like_counts WHERE user_id = :liker AND day = :day), 0),
+  (SELECT count(*) FROM (SELECT 1 FROM likes WHERE liker_id = :liker LIMIT :ever_cap) AS first_likes),
+  (SELECT count(*) FROM (SELECT 1 FROM likes WHERE liker_id = :liker AND comment_norm = :norm
+                         LIMIT :same_cap) AS same_text),
+  ARRAY(SELECT created_at FROM likes WHERE liker_id = :liker AND created_at > :since
+        ORDER BY created_at DESC LIMIT :recent_cap)
+""")
+
+
+async def like_counts(session: AsyncSession, liker_id: uuid.UUID, day: date, norm: str | None, since: datetime,
+                      *, ever_cap: int, same_cap: int, recent_cap: int) -> LikeCounts:
+    row = (await session.execute(_LIKE_COUNTS, {
+        "liker": liker_id, "day": day, "norm": norm, "since": since,
+        "ever_cap": ever_cap, "same_cap": same_cap, "recent_cap": recent_cap})).one()
+    return LikeCounts(int(row[0]), int(row[1]), int(row[2]), list(row[3]))
+
+
+async def insert_like(session: AsyncSession, liker_id: uuid.UUID, likee_id: uuid.UUID, comment: str | None,
+                      comment_norm: str | None, now: datetime) -> tuple[uuid.UUID, datetime] | None:
+    """Store the like; None if the pair already has one (the unique key is the last guard)."""
+    stmt = (insert(Like).values(id=uuid.uuid4(), liker_id=liker_id, likee_id=likee_id, comment=comment,
+                                comment_norm=comment_norm, created_at=now)
+            .on_conflict_do_nothing(index_elements=[Like.liker_id, Like.likee_id])
+            .returning(Like.id, Like.created_at))
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def bump_daily(session: AsyncSession, user_id: uuid.UUID, day: date) -> int:
+    """Count one more like today; return today's count."""
+    stmt = (insert(DailyLikeCount).values(user_id=user_id, day=day, count=1)
+            .on_conflict_do_update(index_elements=[DailyLikeCount.user_id, DailyLikeCount.day],
+                                   set_={"count": DailyLikeCount.count + 1})
+            .returning(DailyLikeCount.count))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def reverse_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.UUID,
+                       now: datetime) -> tuple[bool, bool]:
+    """Whether the target liked the liker, and whether the target's pass on the liker is active."""
+    stmt = select(exists().where(Like.liker_id == target_id, Like.likee_id == liker_id),
+                  _active_pass(target_id, liker_id, now))
+    row = (await session.execute(stmt)).one()
+    return bool(row[0]), bool(row[1])
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLike:
+    id: uuid.UUID
+    liker_id: uuid.UUID
+    comment: str | None
+    created_at: datetime
+
+
+async def pending_likes(session: AsyncSession, user_id: uuid.UUID, now: datetime, limit: int) -> list[PendingLike]:
+    """Likes received from active people the user has not matched, blocked either way, passed or liked back."""
+    liker = aliased(User, name="liker")
+    mine = aliased(Like, name="mine")
+    stmt = (
+        select(Like.id, Like.liker_id, Like.comment, Like.created_at)
+        .join(liker, liker.id == Like.liker_id)
+        .where(
+            Like.likee_id == user_id,
+            or_(liker.status == "active", and_(liker.status == "suspended", liker.suspended_until <= now)),
+            ~exists().where(Match.user_a == func.least(Like.liker_id, user_id),
+                            Match.user_b == func.greatest(Like.liker_id, user_id)),
+            ~_blocked_between(Like.liker_id, user_id),
+            ~_active_pass(user_id, Like.liker_id, now),
+            ~exists().where(mine.liker_id == user_id, mine.likee_id == Like.liker_id),
+        )
+        .order_by(Like.created_at.desc(), Like.id.desc())
+        .limit(limit)
+    )
+    return [PendingLike(*row) for row in (await session.execute(stmt)).all()]
+
+
+# -- passes ----------------------------------------------------------------------------------------------------
+async def upsert_pass(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID, now: datetime,
+                      expires_at: datetime) -> datetime:
+    """Pass (again): the pass runs to ``expires_at`` from now on."""
+    stmt = (insert(Pass).values(passer_id=passer_id, passee_id=passee_id, created_at=now, expires_at=expires_at)
+            .on_conflict_do_update(index_elements=[Pass.passer_id, Pass.passee_id],
+                                   set_={"created_at": now, "expires_at": expires_at})
+            .returning(Pass.expires_at))
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def delete_active_pass(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID,
+                             now: datetime) -> bool:
+    """Remove the passer's active pass on the passee; False if there was none."""
+    stmt = (delete(Pass).where(Pass.passer_id == passer_id, Pass.passee_id == passee_id, Pass.expires_at > now)
+            .returning(Pass.passee_id))
+    return (await session.execute(stmt)).one_or_none() is not None
+
+
+async def set_last_pass_undo(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(last_pass_undo_at=at))
+
+
+# -- matches ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    """One match as the social area uses it."""
+
+    id: uuid.UUID
+    user_a: uuid.UUID
+    user_b: uuid.UUID
+    state: str
+    matched_at: datetime
+    state_changed_at: datetime
+    a_dating_confirmed_at: datetime | None
+    b_dating_confirmed_at: datetime | None
+    last_message_at: datetime | None
+
+    def partner(self, user_id: uuid.UUID) -> uuid.UUID:
+        return self.user_b if user_id == self.user_a else self.user_a
+
+    def confirmed(self, user_id: uuid.UUID) -> bool:
+        """True if ``user_id`` confirmed they are dating."""
+        at = self.a_dating_confirmed_at if user_id == self.user_a else self.b_dating_confirmed_at
+        return at is not None
+
+
+_MATCH_COLUMNS = (Match.id, Match.user_a, Match.user_b, Match.state, Match.matched_at, Match.state_changed_at,
+                  Match.a_dating_confirmed_at, Match.b_dating_confirmed_at, Match.last_message_at)
+
+
+async def insert_match(session: AsyncSession, a: uuid.UUID, b: uuid.UUID, now: datetime) -> MatchRow | None:
+    """Create the pair's match; None if the pair already has one (one row per unordered pair)."""
+    low, high = sorted((a, b))
+    stmt = (insert(Match).values(id=uuid.uuid4(), user_a=low, user_b=high, state="active", matched_at=now,
+                                 state_changed_at=now)
+            .on_conflict_do_nothing(index_elements=[Match.user_a, Match.user_b])
+            .returning(*_MATCH_COLUMNS))
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else MatchRow(*row)
+
+
+async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID, *,
+                       for_update: bool = False) -> MatchRow | None:
+    """The match if ``user_id`` is one of its two members (locked FOR NO KEY UPDATE on request)."""
+    stmt = select(*_MATCH_COLUMNS).where(Match.id == match_id, or_(Match.user_a == user_id, Match.user_b == user_id))
+    if for_update:
+        stmt = stmt.with_for_update(key_share=True)
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else MatchRow(*row)
+
+
+async def pair_match(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> MatchRow | None:
+    """The pair's match, locked."""
+    low, high = sorted((a, b))
+    stmt = select(*_MATCH_COLUMNS).where(Match.user_a == low, Match.user_b == high).with_for_update(key_share=True)
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else MatchRow(*row)
+
+
+async def open_matches_of(session: AsyncSession, user_id: uuid.UUID, states: Sequence[str]) -> list[MatchRow]:
+    """The user's matches in ``states``, locked, in id order."""
+    stmt = (select(*_MATCH_COLUMNS)
+            .where(or_(Match.user_a == user_id, Match.user_b == user_id), Match.state.in_(list(states)))
+            .order_by(Match.id).with_for_update(key_share=True))
+    return [MatchRow(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def set_state(session: AsyncSession, match_id: uuid.UUID, state: str, now: datetime, *,
+                    unmatched_by: uuid.UUID | None = None, unmatch_reason: str | None = None) -> None:
+    """Move the match to ``state``; dating confirmations only survive into ``dating`` itself."""
+    values: dict[str, object] = {"state": state, "state_changed_at": now}
+    if unmatched_by is not None:
+        values["unmatched_by"] = unmatched_by
+        values["unmatch_reason"] = unmatch_reason
+    if state != "dating":
+        values["a_dating_confirmed_at"] = None
+        values["b_dating_confirmed_at"] = None
+    await session.execute(update(Match).where(Match.id == match_id).values(**values))
+
+
+async def confirm_dating(session: AsyncSession, match: MatchRow, user_id: uuid.UUID, now: datetime) -> MatchRow:
+    """Record that ``user_id`` confirms dating (keeping an earlier confirmation); return the updated row."""
+    column = Match.a_dating_confirmed_at if user_id == match.user_a else Match.b_dating_confirmed_at
+    stmt = (update(Match).where(Match.id == match.id)
+            .values({column: func.coalesce(column, now)}).returning(*_MATCH_COLUMNS))
+    return MatchRow(*(await session.execute(stmt)).one())
+
+
+async def list_matches(session: AsyncSession, user_id: uuid.UUID, states: Sequence[str],
+                       after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[MatchRow]:
+    """The user's matches in ``states``, newest match first by ``(matched_at, id)``, after the cursor.
+
+    Matches with a block between the two are left out: a blocked person's card is never shown.
+    """
+    other = case((Match.user_a == user_id, Match.user_b), else_=Match.user_a)
+    stmt = select(*_MATCH_COLUMNS).where(
+        or_(Match.user_a == user_id, Match.user_b == user_id), Match.state.in_(list(states)),
+        ~_blocked_between(user_id, other))
+    if after is not None:
+        stmt = stmt.where(tuple_(Match.matched_at, Match.id) < tuple_(after[0], after[1]))
+    stmt = stmt.order_by(Match.matched_at.desc(), Match.id.desc()).limit(limit)
+    return [MatchRow(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def idle_matches(session: AsyncSession, cutoff: datetime, limit: int) -> list[MatchRow]:
+    """Active matches without a message since ``cutoff``, locked; rows other nodes hold are skipped."""
+    stmt = (select(*_MATCH_COLUMNS)
+            .where(Match.state == "active", func.coalesce(Match.last_message_at, Match.matched_at) < cutoff)
+            .order_by(func.coalesce(Match.last_message_at, Match.matched_at))
+            .limit(limit).with_for_update(key_share=True, skip_locked=True))
+    return [MatchRow(*row) for row in (await session.execute(stmt)).all()]
+
+
+# -- blocks and reports ----------------------------------------------------------------------------------------
+async def insert_block(session: AsyncSession, blocker_id: uuid.UUID, blocked_id: uuid.UUID) -> None:
+    """Block (a second block of the same person changes nothing).
+
+    Stamped with the clock at insert time (after the pair and match locks), as messages are, so a
+    message dated after a block really was written after it.
+    """
+    stmt = insert(Block).values(blocker_id=blocker_id, blocked_id=blocked_id,
+                                created_at=func.clock_timestamp()).on_conflict_do_nothing()
+    await session.execute(stmt)
+
+
+async def insert_report(session: AsyncSession, reporter_id: uuid.UUID, reported_id: uuid.UUID, reason: str,
+                        details: str | None, now: datetime) -> tuple[uuid.UUID, datetime]:
+    stmt = (insert(Report).values(id=uuid.uuid4(), reporter_id=reporter_id, reported_id=reported_id, reason=reason,
+                                  details=details, created_at=now)
+            .returning(Report.id, Report.created_at))
+    row = (await session.execute(stmt)).one()
+    return row[0], row[1]

@@ -1,0 +1,16 @@
+"""Turning pydantic validation errors into the contract's ``details.fields``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+
+def validation_details(exc: ValidationError) -> dict[str, Any]:
+    """``{"fields": {dotted.path: reason}}`` from a pydantic error."""
+    fields: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        path = ".".join(str(p) for p in err["loc"]) or "body"
+        fields.setdefault(path, err["msg"])
+    return {"fields": fields}

@@ -1,0 +1,42 @@
+"""Socket commands: discovery (CONTRACT section 2 "Commands")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.discovery import service as discovery
+from realtime import discovery_live
+from realtime.context import CommandContext
+from realtime.registry import REGISTRY, CommandInput
+
+
+class RequestIn(CommandInput):
+    count: int = Field(ge=discovery.MIN_COUNT, le=discovery.MAX_COUNT,
+                       description="how many cards to push now (1-20); what cannot be filled stays open")
+
+
+class RequestReply(BaseModel):
+    sent: int = Field(description="how many discovery.card events were pushed before this reply")
+
+
+@REGISTRY.command("discovery.request", RequestIn, reply=RequestReply,
+                  summary="Push up to `count` ranked discovery.card events, then discovery.empty if nobody is "
+                          "left; credits left open are filled live as people become eligible.")
+async def request(ctx: CommandContext, data: RequestIn) -> dict[str, Any]:
+    live = await discovery_live.attach(ctx.resources)  # listening before the query: no change is missed
+    state = discovery_live.socket_state(ctx.connection)
+    live.track(state)  # a fill arriving while this runs waits for the lock, then sees the new credits
+    async with state.lock:
+        state.credits = 0  # a new request replaces the open credits, also when it fails
+        async with ctx.transaction() as session:
+            batch = await discovery.next_batch(session, ctx.resources.storage, ctx.principal.user_id,
+                                               data.count, state.sent)
+        for card in batch.cards:
+            state.push_card(card)
+        if batch.exhausted:
+            ctx.connection.push(discovery_live.EMPTY_FRAME)
+            state.credits = data.count - len(batch.cards)
+        live.track(state)
+    return {"sent": len(batch.cards)}

@@ -1,0 +1,151 @@
+"""``GET /v1/ws``: authenticate, register with the hub, say hello, then serve the socket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from starlette.websockets import WebSocket
+
+from delete_api.resources import Resources
+from domain.auth import service as auth
+from domain.errors import AccountSuspended, DomainError
+from domain.events import wire
+from domain.outages import is_unavailable
+from realtime import closecodes, frames
+from realtime.connection import CatchUp, Connection
+from realtime.presence import Presence
+
+log = logging.getLogger("realtime.endpoint")
+
+AUTH_DEADLINE_S = 10.0
+
+
+def origin_allowed(res: Resources, origin: str | None) -> bool:
+    """No Origin (native apps) is fine; a browser's must be configured, or be this server's own pages."""
+    if origin is None:
+        return True
+    origin = origin.rstrip("/")
+    return origin in res.settings.allowed_origins or origin == res.settings.public_base_url
+
+
+async def _authenticate(res: Resources, token: str) -> auth.Principal:
+    async with res.sessions() as session:
+        return await auth.authenticate(session, res.auth, token)
+
+
+def _close_code_for(exc: DomainError) -> int:
+    return closecodes.SUSPENDED if isinstance(exc, AccountSuspended) else closecodes.UNAUTHORIZED
+
+
+def _resume_position(value: object) -> int | None:
+    """A client's optional ``last_seq`` at connect time (a whole number >= 0), else None."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+async def _first_frame_auth(websocket: WebSocket) -> tuple[str, int | None] | None:
+    """Wait for ``{"type":"auth","data":{"token","last_seq"?}}``; None if the client left. Raises TimeoutError."""
+    async with asyncio.timeout(AUTH_DEADLINE_S):
+        message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    try:
+        frame = frames.parse(message.get("text") or "")
+    except frames.FrameError:
+        return "", None
+    token = frame.data.get("token")
+    if frame.type != "auth" or not isinstance(token, str):
+        return "", None
+    return token, _resume_position(frame.data.get("last_seq"))
+
+
+async def ws_endpoint(websocket: WebSocket) -> None:
+    """The socket, with a dependency outage answered as "try again later" (1013) rather than an HTTP 500."""
+    try:
+        await _ws_endpoint(websocket)
+    except Exception as exc:
+        if not is_unavailable(exc) or websocket.client_state.name == "DISCONNECTED":
+            raise
+        log.warning("socket refused: dependency unavailable (%s)", type(exc).__name__)
+        if websocket.client_state.name == "CONNECTING":
+            await websocket.accept()
+        await websocket.close(closecodes.SLOW_CONSUMER, "service temporarily unavailable; reconnect shortly")
+
+
+async def _ws_endpoint(websocket: WebSocket) -> None:
+    res: Resources = websocket.state.resources
+    if not origin_allowed(res, websocket.headers.get("origin")):
+        await websocket.close(closecodes.POLICY)  # before accept: the upgrade is refused with 403
+        return
+    principal: auth.Principal | None = None
+    refusal: int | None = None
+    scheme, _, header_token = websocket.headers.get("authorization", "").partition(" ")
+    header_token = header_token.strip() if scheme.lower() == "bearer" else ""
+    if header_token:
+        try:
+            principal = await _authenticate(res, header_token)
+        except DomainError as exc:
+            refusal = _close_code_for(exc)
+    await websocket.accept()
+    if refusal is not None:
+        await websocket.close(refusal, "invalid token")
+        return
+    resume = _resume_position(websocket.query_params.get("last_seq"))
+    if principal is None:
+        try:
+            first = await _first_frame_auth(websocket)
+        except TimeoutError:
+            await websocket.close(closecodes.AUTH_TIMEOUT, "no auth frame within 10 s")
+            return
+        if first is None:
+            return
+        token, resume = first[0], first[1] if first[1] is not None else resume
+        try:
+            principal = await _authenticate(res, token) if token else None
+        except DomainError as exc:
+            await websocket.close(_close_code_for(exc), "invalid token")
+            return
+        if principal is None:
+            await websocket.close(closecodes.UNAUTHORIZED, "the first frame must be auth with a token")
+            return
+    await serve(websocket, res, principal, resume)
+
+
+async def _head_seq(res: Resources, user_id: uuid.UUID) -> int:
+    # a function of its own, so no session stays referenced while the socket lives
+    async with res.sessions() as session:
+        return await res.realtime.events.last_seq(session, user_id)
+
+
+async def serve(websocket: WebSocket, res: Resources, principal: auth.Principal, resume: int | None) -> None:
+    """Register the authenticated socket, send hello, and run it until it closes.
+
+    ``resume`` is the last seq the client already has, if it said so at connect
+    (``?last_seq=N`` or ``last_seq`` in the auth frame): the socket then starts
+    from there and replays what was missed, in order, before anything live.
+    """
+    rt = res.realtime
+    conn = Connection(websocket, res, rt.events, principal, cursor=0)
+    conn.set_principal(principal)
+    # subscribe first, then read the stream position: anything published in between arrives
+    # live with a seq at or below the cursor and is dropped as a duplicate, so nothing is lost
+    await rt.hub.join(conn)
+    presence: Presence = rt.presence
+    try:
+        head = await _head_seq(res, principal.user_id)
+        conn.cursor = head if resume is None else min(resume, head)
+        await websocket.send_text(wire.dumps({"type": "hello", "data": {
+            "user_id": str(principal.user_id), "session_id": str(conn.session_id),
+            "last_seq": head, "heartbeat_s": res.settings.heartbeat_s}}))
+        if conn.cursor < head:
+            conn.push(CatchUp())
+        await presence.connected(conn)
+        await conn.run()
+    finally:
+        await rt.hub.leave(conn)
+        await presence.disconnected(conn)

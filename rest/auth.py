@@ -1,0 +1,65 @@
+"""POST /v1/auth/{signup,login,refresh,logout}."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from domain.auth import service as auth
+from domain.photos.storage import MediaStorage
+from domain.profiles.service import get_me
+from domain.transaction import unit_of_work
+from rest.body import read_json
+from rest.context import resources
+from rest.schemas import LoginIn, RefreshIn, SignupIn
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def _tokens_body(session: AsyncSession, storage: MediaStorage, issued: auth.IssuedTokens) -> dict[str, object]:
+    """The token body with the caller's full own profile (the same ``user`` as ``me.get``)."""
+    me = await get_me(session, storage, issued.user.id)
+    return {
+        "user": me["user"],
+        "access_token": issued.access_token,
+        "refresh_token": issued.refresh_token,
+        "token_type": "bearer",
+        "expires_in": issued.expires_in,
+    }
+
+
+async def signup(request: Request) -> Response:
+    body = await read_json(request, SignupIn)
+    res = resources(request)
+    async with unit_of_work(res.sessions) as session:
+        issued = await auth.signup(session, res.auth, email=body.email, password=body.password,
+                                   display_name=body.display_name, birthdate=body.birthdate)
+        reply = await _tokens_body(session, res.storage, issued)
+    return JSONResponse(reply, status_code=201, headers=NO_STORE)
+
+
+async def login(request: Request) -> Response:
+    body = await read_json(request, LoginIn)
+    res = resources(request)
+    async with unit_of_work(res.sessions) as session:
+        issued = await auth.login(session, res.auth, email=body.email, password=body.password)
+        reply = await _tokens_body(session, res.storage, issued)
+    return JSONResponse(reply, headers=NO_STORE)
+
+
+async def refresh(request: Request) -> Response:
+    body = await read_json(request, RefreshIn)
+    res = resources(request)
+    async with unit_of_work(res.sessions) as session:
+        issued = await auth.refresh(session, res.auth, body.refresh_token)
+        reply = await _tokens_body(session, res.storage, issued)
+    return JSONResponse(reply, headers=NO_STORE)
+
+
+async def logout(request: Request) -> Response:
+    body = await read_json(request, RefreshIn)
+    res = resources(request)
+    async with unit_of_work(res.sessions) as session:
+        await auth.logout(session, res.auth, body.refresh_token)
+    return Response(status_code=204)

@@ -1,0 +1,35 @@
+"""Every REST route, with its body cap."""
+
+from __future__ import annotations
+
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+
+from rest import auth, docs, health, media, photos
+from rest.body import JSON_BODY_LIMIT, BodyLimit
+from rest.photos import MULTIPART_OVERHEAD
+
+PHOTO_BODY_LIMIT = 10 * 1024 * 1024 + MULTIPART_OVERHEAD
+
+
+def _json(path: str, endpoint: object, methods: list[str]) -> Route:
+    return Route(path, endpoint, methods=methods, middleware=[Middleware(BodyLimit, max_bytes=JSON_BODY_LIMIT)])  # type: ignore[arg-type]
+
+
+def rest_routes() -> list[BaseRoute]:
+    """The REST surface of CONTRACT section 1, plus media files."""
+    return [
+        Route("/v1/health", health.health, methods=["GET"]),
+        _json("/v1/auth/signup", auth.signup, ["POST"]),
+        _json("/v1/auth/login", auth.login, ["POST"]),
+        _json("/v1/auth/refresh", auth.refresh, ["POST"]),
+        _json("/v1/auth/logout", auth.logout, ["POST"]),
+        Route("/v1/profile/photos", photos.list_photos, methods=["GET"]),
+        Route("/v1/profile/photos", photos.upload_photo, methods=["POST"],
+              middleware=[Middleware(BodyLimit, max_bytes=PHOTO_BODY_LIMIT)]),
+        Route("/v1/profile/photos/{photo_id}", photos.delete_photo, methods=["DELETE"]),
+        Route("/v1/openapi.json", docs.openapi_json, methods=["GET"]),
+        Route("/v1/docs", docs.docs_page, methods=["GET"]),
+        Route("/media/{key}", media.media, methods=["GET"]),
+    ]
+

@@ -1,0 +1,1 @@
+"""Static files the app serves itself (no CDN, no build step)."""

@@ -1,0 +1,71 @@
+"""`delete-api bench load`, run tiny: a smoke test of the command and its report folder, never of the figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from delete_api.bench import report
+from tests.test_bench_realtime import _processes_using
+from tests.test_cli import ROOT, clean_env
+
+CLI = [sys.executable, "-m", "delete_api.cli"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_load_help() -> None:
+    """`delete-api bench load --help` names every scenario's flags and exits 0."""
+    result = subprocess.run([*CLI, "bench", "load", "--help"], env=clean_env(), capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)
+    assert result.returncode == 0
+    for option in ("--users", "--active", "--duration", "--idle-sockets", "--logins", "--bcrypt-cost", "--url",
+                   "--out"):
+        assert option in result.stdout
+
+
+@pytest.mark.timeout(300)
+def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path: Path) -> None:
+    """A tiny run of every scenario writes summary.json with every key, report.md and the plots, losing no event."""
+    out = tmp_path / "report"
+    data = tmp_path / "bench"
+    result = subprocess.run(
+        [*CLI, "bench", "load", "--users", "12", "--active", "6", "--duration", "4", "--warmup", "2", "--progress", "2",
+         "--idle-sockets", "20", "--hold", "1", "--logins", "2", "--login-rounds", "1", "--out", str(out),
+         "--data-dir", str(data)],
+        env=clean_env(), capture_output=True, text=True, timeout=280, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mixed: verification" in result.stderr and "t=" in result.stderr  # progress while it runs
+    verdict = json.loads(result.stdout)
+    assert verdict["report"] == str(out)
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(report.SUMMARY_KEYS) <= set(summary)
+    assert summary["params"]["scenarios"] == ["mixed", "idle", "logins"]
+    assert summary["machine"]["cpus"] >= 1 and "1m" in summary["machine"]["load_average"]
+    mixed = summary["mixed"]
+    assert set(report.MIXED_KEYS) <= set(mixed)
+    assert mixed["users"] == 12 and mixed["active"] == 6 and mixed["connect"]["failed"] == 0
+    assert set(report.SOAK_KEYS) <= set(summary["soak"])
+    assert set(report.IDLE_KEYS) <= set(summary["idle"]) and summary["idle"]["sockets"] == 20
+    assert set(report.LOGINS_KEYS) <= set(summary["logins"])
+    assert summary["logins"]["login_status"] == {"200": 2}
+
+    verification = mixed["verification"]
+    assert set(report.VERIFICATION_KEYS) <= set(verification)
+    assert verification["lost"] == 0 and verification["lost_ids"] == [], verification
+    assert verification["unexpected"] == 0 and verification["duplicates"] == 0
+    assert verification["caught_up"] is True
+    assert verification["delivered_live"] + verification["recovered_by_sync"] == verification["expected_deliveries"]
+    assert set(summary["targets"]) >= {"mixed_zero_durable_events_lost", "idle_ping_p99_le_20ms",
+                                       "logins_ping_p99_le_20ms", "soak_memory_growth_le_5pct"}
+    assert summary["targets"]["mixed_zero_durable_events_lost"]["met"] is True
+
+    assert (out / "report.md").read_text().startswith("# Load report: ")
+    assert summary["plots"] == list(report.PLOTS)
+    for name in report.PLOTS:
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    assert _processes_using(tmp_path) == []

@@ -1,0 +1,77 @@
+"""`delete-api bench realtime`, run small: a smoke test of the command and its JSON, never of the figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from tests.test_cli import ROOT, clean_env
+
+CLI = [sys.executable, "-m", "delete_api.cli"]
+LATENCY_KEYS = {"p50", "p90", "p99", "max", "count"}
+
+
+def _processes_using(path: Path) -> list[str]:
+    """Command lines of live processes whose arguments or DATA_DIR point into ``path``."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            data_dir = proc.environ().get("DATA_DIR", "")
+        except psutil.Error:
+            continue
+        if str(path) in cmdline or data_dir.startswith(str(path)):
+            found.append(cmdline)
+    return found
+
+
+def _check_system(figures: dict[str, object], events: int, sockets: int) -> None:
+    latency = figures["latency_ms"]
+    assert isinstance(latency, dict) and set(latency) == LATENCY_KEYS
+    assert latency["count"] == events
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
+    throughput = figures["throughput_events_per_s"]
+    assert isinstance(throughput, dict) and set(throughput) == {"node_a", "node_b", "total"}
+    assert throughput["node_a"] > 0 and throughput["node_b"] > 0
+    assert abs(throughput["total"] - throughput["node_a"] - throughput["node_b"]) < 1
+    assert isinstance(figures["idle_socket_kb"], float)
+    assert figures["sockets"] == sockets
+
+
+def test_bench_realtime_help() -> None:
+    """`delete-api bench realtime --help` documents the options and exits 0."""
+    result = subprocess.run([*CLI, "bench", "realtime", "--help"], env=clean_env(), capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)
+    assert result.returncode == 0
+    for option in ("--clients", "--rate", "--duration", "--idle-sockets", "--data-dir", "--json-out"):
+        assert option in result.stdout
+
+
+def test_bench_realtime_small_run_prints_every_figure(tmp_path: Path) -> None:
+    """A tiny run prints one JSON document with every figure, writes it to --json-out and stops what it started."""
+    out = tmp_path / "figures.json"
+    data = tmp_path / "bench"
+    result = subprocess.run(
+        [*CLI, "bench", "realtime", "--clients", "20", "--events", "200", "--rate", "400", "--idle-sockets", "50",
+         "--throughput-duration", "0.5", "--producers", "8", "--data-dir", str(data), "--json-out", str(out)],
+        env=clean_env(), capture_output=True, text=True, timeout=110, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "delete: latency" in result.stderr and "floor: throughput" in result.stderr
+    document = json.loads(result.stdout)
+    assert json.loads(out.read_text()) == document
+
+    assert document["machine"]["cpus"] >= 1 and document["machine"]["python"]
+    assert document["params"]["clients"] == 20 and document["params"]["idle_sockets"] == 50
+    _check_system(document["delete"], 200, 50)
+    _check_system(document["floor"], 200, 50)
+    assert document["delete"]["store_ms"]["count"] == 200 and document["delete"]["relay_ms"]["count"] == 200
+    assert document["delete"]["relay_only"]["throughput_events_per_s"]["total"] > 0
+    assert set(document["ratios"]) == {"p99_vs_floor", "throughput_vs_floor", "idle_kb_vs_floor"}
+    assert all(isinstance(v, float) and v > 0 for k, v in document["ratios"].items() if k != "idle_kb_vs_floor")
+    assert set(document["targets"]) == {"p99_le_3x_floor", "throughput_ge_half_floor", "idle_socket_le_30kb"}
+    assert all(isinstance(v, bool) for v in document["targets"].values())
+    assert _processes_using(tmp_path) == []

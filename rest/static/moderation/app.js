@@ -546,7 +546,11 @@
     const node = document.getElementById(`report-${id}`);
     if (node) node.scrollIntoView({ block: 'nearest' });
     renderDetail();
-    if (!sameUser) { state.dossier = null; renderDossier(); }
+    if (!sameUser) {
+      state.dossierToken++; // a load still under way for the previous person must not land on this one
+      state.dossier = null;
+      renderDossier();
+    }
     loadDossierSoon();
   }
 
@@ -601,7 +605,7 @@
     if (!state.dossier) $('dossier-status').textContent = 'Loading the account…';
     try {
       const dossier = await call('moderation.user', { user_id: entry.reported_id });
-      if (token !== state.dossierToken) return;
+      if (token !== state.dossierToken || !isSelectedUser(entry.reported_id)) return;
       state.dossier = dossier;
       $('dossier-status').textContent = '';
     } catch (error) {
@@ -706,9 +710,15 @@
     return text;
   }
 
+  function isSelectedUser(userId) {
+    return Boolean(state.selectedEntry) && state.selectedEntry.reported_id === userId;
+  }
+
+  // the name of the person a decision is about: never a previously shown person's
   function displayName() {
     const entry = state.selectedEntry;
-    return (state.dossier && state.dossier.user && state.dossier.user.display_name)
+    const user = state.dossier && state.dossier.user;
+    return (user && isSelectedUser(user.id) && user.display_name)
       || (entry && entry.reported && entry.reported.display_name) || 'this user';
   }
 

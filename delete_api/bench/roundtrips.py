@@ -3,7 +3,7 @@
 ``python -m delete_api.bench.roundtrips`` starts the real app in this process (uvicorn, embedded PostgreSQL and
 Redis in a temporary directory, or ``DATABASE_URL``/``REDIS_URL``), makes a few complete profiles, and runs
 each command of the load mix several times over a real socket while counting, through SQLAlchemy's and
-redis-py's own hooks, what each one sends: SQL statements, BEGIN/COMMIT, pool pre-pings and Redis
+redis-py's own hooks, what each one sends: SQL statements, BEGIN/COMMIT, pool pings and Redis
 commands (a pipeline counts once). It prints one JSON document: per command, the counts per call and the
 wall time. The load benchmark's closing note cites these counts; they say where a command's time goes
 before any profile does.
@@ -31,6 +31,7 @@ import redis.asyncio.connection as redis_connection
 from sqlalchemy import event, insert, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.pool import Pool
 
 from delete_api.database import make_engine
@@ -60,6 +61,13 @@ def _install_counters() -> None:
         ping(self)  # type: ignore[no-untyped-call]
 
     AsyncAdapt_asyncpg_connection.ping = counted_ping  # type: ignore[method-assign]
+    generic_ping = DefaultDialect.do_ping
+
+    def counted_generic_ping(self: Any, dbapi_connection: Any) -> bool:  # ours: SELECT 1, one round trip
+        COUNTS.update(["ping_1_round_trip"])
+        return generic_ping(self, dbapi_connection)
+
+    DefaultDialect.do_ping = counted_generic_ping  # type: ignore[method-assign]
     send = redis_connection.AbstractConnection.send_packed_command
 
     async def counted(self: Any, command: Any, check_health: bool = True) -> None:
@@ -176,20 +184,10 @@ async def probe(database_url: str, redis_url: str, media: Path) -> list[dict[str
 
 
 def _sqlalchemy_pre_ping() -> None:
-    """``--pre-ping``: the engine as it was, SQLAlchemy's ``pool_pre_ping`` on every checkout (to compare)."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-
+    """``--pre-ping``: the engine as it was, SQLAlchemy's own three-round-trip ping on every checkout."""
     import delete_api.database as database
-    from delete_api.settings import to_asyncpg_url
 
-    def make_engine(database_url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Any:
-        return create_async_engine(to_asyncpg_url(database_url), pool_size=pool_size, max_overflow=max_overflow,
-                                   pool_pre_ping=True, pool_timeout=10, connect_args={"command_timeout": 15})
-
-    database.make_engine = make_engine
-    import delete_api.resources as resources
-
-    vars(resources)["make_engine"] = make_engine
+    vars(database)["_ping_in_one_round_trip"] = lambda engine: None
 
 
 def main() -> None:

@@ -1,0 +1,55 @@
+"""The engine's pooled connections: a connection the server dropped never fails a command."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from delete_api.database import make_engine, make_sessionmaker
+from domain.transaction import unit_of_work
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def test_a_pooled_connection_the_server_terminated_is_replaced_before_a_command_uses_it(
+        database_url: str, engine: AsyncEngine) -> None:
+    """After a failover or an operator's pg_terminate_backend, the next command still succeeds."""
+    mine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        first = await _backend_pid(mine)
+        async with engine.connect() as admin:
+            assert (await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})).scalar_one()
+        assert await _backend_pid(mine) != first
+    finally:
+        await mine.dispose()
+
+
+async def test_the_checkout_ping_joins_the_transaction_so_a_rollback_still_discards_everything(
+        database_url: str, engine: AsyncEngine) -> None:
+    """The ping opens the command's transaction; an error in the command leaves no trace of it."""
+    mine = make_engine(database_url, pool_size=1, max_overflow=0)
+    table = f"ping_probe_{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as admin:
+        await admin.execute(text(f"CREATE TABLE {table} (n int)"))
+    try:
+        sessions = make_sessionmaker(mine)
+        try:
+            async with unit_of_work(sessions) as session:
+                await session.execute(text(f"INSERT INTO {table} VALUES (1)"))
+                raise LookupError("the command failed after its first write")
+        except LookupError:
+            pass
+        async with unit_of_work(sessions) as session:
+            await session.execute(text(f"INSERT INTO {table} VALUES (2)"))
+        async with engine.connect() as admin:
+            rows = (await admin.execute(text(f"SELECT n FROM {table} ORDER BY n"))).scalars().all()
+        assert rows == [2]
+    finally:
+        await mine.dispose()
+        async with engine.begin() as admin:
+            await admin.execute(text(f"DROP TABLE {table}"))

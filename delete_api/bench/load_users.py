@@ -341,8 +341,14 @@ class SimUser:
                                                           "details": "load test: photos look like stock images"})
             elif self.may_like() and world.rng.random() < 0.3:
                 await self.like(target)
+                continue
             else:
                 await world.call(self.primary, "pass", {"user_id": target})
+            self.forget_like_from(target)  # reported (which blocks) or passed: the app no longer offers them
+
+    def forget_like_from(self, user_id: str) -> None:
+        while user_id in self.pending:
+            self.pending.remove(user_id)
 
     async def answer_likes(self) -> None:
         world = self.world

@@ -36,7 +36,7 @@ MIXED_KEYS = ("nodes", "users", "active", "sockets", "duration_s", "warmup", "co
 VERIFICATION_KEYS = ("committed_events", "devices", "expected_deliveries", "delivered_live", "recovered_by_sync",
                      "lost", "lost_ids", "unexpected", "unexpected_ids", "duplicates", "caught_up")
 SOAK_KEYS = ("duration_s", "warmup_s", "window_s", "memory_growth_percent", "rss_slope_mb_per_min",
-             "p99_first_window_ms", "p99_last_window_ms", "p99_drift", "evaluated")
+             "p99_first_window_ms", "p99_last_window_ms", "p99_drift", "p99_per_window_ms", "evaluated")
 IDLE_KEYS = ("sockets", "rss_mb", "kb_per_socket", "kb_per_socket_at_open", "connects_per_s", "ping_ms",
              "ping_ms_before", "hold_s", "cpu_percent", "timeline")
 LOGINS_KEYS = ("logins", "rounds", "bcrypt_cost", "login_ms", "login_status", "ping_ms_before", "ping_ms_during",
@@ -103,9 +103,13 @@ def soak_figures(timeline: list[dict[str, Any]], samples: Samples, duration_s: f
         la = summary_ms(window(samples, kinds, duration_s - span, duration_s + 60))["p99"]
         first[kind], last[kind] = f, la
         drift[kind] = round(la / f, 3) if f and la else None
+    starts = [k * span for k in range(max(1, int(duration_s // span)))]
+    per_window = {kind: [summary_ms(window(samples, DELIVERY_KINDS if kind == "deliveries (all)" else (kind,),
+                                           s, s + span))["p99"] for s in starts]
+                  for kind in ("deliveries (all)", *sorted(samples))}
     return {"duration_s": duration_s, "warmup_s": warmup, "window_s": span, "memory_growth_percent": growth,
             "rss_slope_mb_per_min": slope, "p99_first_window_ms": first, "p99_last_window_ms": last,
-            "p99_drift": drift, "evaluated": duration_s >= TARGET_SOAK_S}
+            "p99_drift": drift, "p99_per_window_ms": per_window, "evaluated": duration_s >= TARGET_SOAK_S}
 
 
 def _target(what: str, value: Any, ok: bool | None, at_scale: bool, limit: str = "") -> dict[str, Any]:
@@ -258,6 +262,14 @@ def markdown(doc: dict[str, Any]) -> str:
         for kind, f in soak["p99_first_window_ms"].items():
             lines.append(f"| {kind} | {_fmt(f)} | {_fmt(soak['p99_last_window_ms'][kind])} | "
                          f"{_fmt(soak['p99_drift'][kind])} |")
+        per_window = soak.get("p99_per_window_ms", {})
+        if per_window:
+            count = max(len(v) for v in per_window.values())
+            lines += ["", f"p99 (ms) per window of {soak['window_s']:g} s, to tell a trend from a spike:", "",
+                      "| kind | " + " | ".join(str(k + 1) for k in range(count)) + " |",
+                      "|---|" + "---|" * count]
+            for kind, values in per_window.items():
+                lines.append(f"| {kind} | " + " | ".join(_fmt(v) for v in values) + " |")
         lines.append("")
     idle = doc.get("idle")
     if idle is not None:

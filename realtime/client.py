@@ -66,7 +66,7 @@ class DeleteClient:
     """One logical connection to ``/v1/ws`` that survives restarts of the server (see module docstring)."""
 
     def __init__(self, url: str | Sequence[str], token: str, *, header_auth: bool = True,
-                 origin: str | None = None, auto_resume: bool = True, last_seq: int = 0,
+                 origin: str | None = None, auto_resume: bool = True, last_seq: int | None = None,
                  event_queue: int = 10_000, reconnect_attempts: int = RECONNECT_ATTEMPTS) -> None:
         self._urls = [url] if isinstance(url, str) else list(url)
         if not self._urls:
@@ -76,7 +76,9 @@ class DeleteClient:
         self.header_auth = header_auth
         self.origin = origin
         self.auto_resume = auto_resume
-        self.last_seq = last_seq
+        # None: a fresh install, which starts at the head of the stream; a number (0 too): the stored seq
+        self.last_seq = 0 if last_seq is None else last_seq
+        self._fresh = last_seq is None
         self.hello: dict[str, Any] | None = None
         self.close_code: int | None = None  # the code of the latest close received from the server
         self.reconnects = 0
@@ -98,8 +100,9 @@ class DeleteClient:
         if self._reader is not None:
             raise RuntimeError("connect() was already called")
         hello = await self._open(self._urls[0])
-        if self.last_seq == 0:
-            self.last_seq = int(hello.get("last_seq", 0))  # a fresh client starts at the head of the stream
+        if self._fresh:
+            self.last_seq = int(hello.get("last_seq", 0))  # a fresh install starts at the head of the stream
+            self._fresh = False
         self._reader = asyncio.create_task(self._read_loop(), name="delete-client-reader")
         try:
             resync = await self._resync_if_behind()

@@ -85,7 +85,7 @@ class Recorder:
 class LoadClient(DeleteClient):
     """``DeleteClient`` that hands every accepted frame to its device at once, stamped on arrival."""
 
-    def __init__(self, device: Device, urls: list[str], token: str, last_seq: int) -> None:
+    def __init__(self, device: Device, urls: list[str], token: str, last_seq: int | None) -> None:
         super().__init__(urls, token, last_seq=last_seq)
         self.device = device
         self.syncing = 0  # explicit ``sync`` calls in flight: what arrives meanwhile is a replay
@@ -146,8 +146,8 @@ class Device:
     def last_seq(self) -> int:
         return self.client.last_seq if self.client is not None else (self.seqs[-1] if self.seqs else 0)
 
-    async def connect(self, urls: list[str], last_seq: int = 0) -> float:
-        """Open the socket (resuming from ``last_seq`` if given); return the seconds it took until hello."""
+    async def connect(self, urls: list[str], last_seq: int | None = None) -> float:
+        """Open the socket (a fresh install, or resuming after ``last_seq``); return the seconds until hello."""
         started = time.monotonic()
         client = LoadClient(self, self.urls(urls), self.user.token, last_seq)
         await client.connect()
@@ -404,19 +404,9 @@ class SimUser:
             client.syncing -= 1
 
     async def restart_app(self) -> None:
-        """Close the app and open it again later: a new client resumes from the stored seq.
-
-        ``DeleteClient(last_seq=0)`` means a fresh install (start at the head of the stream), so a device
-        whose stored seq is still 0 cannot resume through it: that device loses the network instead (the
-        client then syncs from 0). See the closing note of the load benchmark.
-        """
+        """Close the app and open it again later: a new client resumes from the stored seq (0 too)."""
         device = self.primary
         stored = device.last_seq
-        if stored == 0:
-            device.drops += 1
-            if device.client is not None:
-                device.client.drop()
-            return
         await device.close()
         device.restarts += 1
         await self.think(0.5, 3.0)

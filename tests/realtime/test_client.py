@@ -186,6 +186,18 @@ async def test_connect_with_last_seq_replays_what_was_missed(server: RunningServ
         await assert_quiet(client)
 
 
+async def test_a_stored_seq_of_0_resumes_from_the_start_and_a_fresh_install_from_the_head(
+        server: RunningServer, engine: AsyncEngine, event_log: EventLog, user: dict[str, Any]) -> None:
+    """An app that stored seq 0 and is reopened after its first event gets it; a fresh install does not."""
+    await append(engine, event_log, user["user"]["id"], range(1, 3))
+    async with DeleteClient(ws_url(server), user["access_token"], last_seq=0) as reopened:
+        assert [e["seq"] for e in await take(reopened, 2)] == [1, 2]
+        await assert_quiet(reopened)
+    async with DeleteClient(ws_url(server), user["access_token"]) as fresh:
+        assert fresh.last_seq == 2
+        await assert_quiet(fresh)
+
+
 @pytest.mark.parametrize("code", [1012, 1013])
 async def test_auto_resume_after_a_server_close(server: RunningServer, engine: AsyncEngine, event_log: EventLog,
                                                 user: dict[str, Any], code: int) -> None:

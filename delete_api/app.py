@@ -76,7 +76,8 @@ def freeze_startup_objects() -> None:
 
     A node holds ~120,000 objects once started (modules, SQLAlchemy and pydantic structures, pools), about
     half of what a full collection walks with 1,000 sockets: such collections took 110-160 ms, and every
-    event in flight waited for them; with the start-up objects frozen they take ~50 ms (``docs/load.md``).
+    event in flight waited for them; with the start-up objects frozen they take about half as long
+    (``docs/load.md``).
     Only for a process that is a server and nothing else: tests start many apps in one process.
     """
     gc.collect()

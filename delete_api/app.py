@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from delete_api.collector import Collector
 from delete_api.resources import open_resources
 from delete_api.settings import Settings
 from domain.errors import DomainError
@@ -71,32 +71,24 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def freeze_startup_objects() -> None:
-    """Keep everything that exists once the node has started out of the cyclic collector's later scans.
-
-    A node holds ~120,000 objects once started (modules, SQLAlchemy and pydantic structures, pools), about
-    half of what a full collection walks with 1,000 sockets: such collections took 110-160 ms, and every
-    event in flight waited for them; with the start-up objects frozen they take about half as long
-    (``docs/load.md``).
-    Only for a process that is a server and nothing else: tests start many apps in one process.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-def create_app(settings: Settings, *, freeze_after_startup: bool = False) -> SocketFirst:
+def create_app(settings: Settings, *, tune_collector: bool = False) -> SocketFirst:
     """Build the ASGI app for ``settings`` (URLs and secret already resolved).
 
-    ``freeze_after_startup``: the process serves this app only (``delete-api serve``); see
-    ``freeze_startup_objects``.
+    ``tune_collector``: the process serves this app only (``delete-api serve``): the garbage collector
+    runs under ``delete_api.collector``'s policy (start-up objects frozen, full collections on a schedule).
     """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with open_resources(settings) as resources:
-            if freeze_after_startup:
-                freeze_startup_objects()
-            yield {"resources": resources}
+            collector = Collector() if tune_collector else None
+            if collector is not None:
+                collector.start()
+            try:
+                yield {"resources": resources}
+            finally:
+                if collector is not None:
+                    await collector.stop()
 
     app = Starlette(
         routes=all_routes(),
@@ -115,4 +107,4 @@ def create_app(settings: Settings, *, freeze_after_startup: bool = False) -> Soc
 
 def create_app_from_env() -> SocketFirst:
     """Factory for ``uvicorn --factory`` workers: everything comes from the environment."""
-    return create_app(Settings.from_env(), freeze_after_startup=True)
+    return create_app(Settings.from_env(), tune_collector=True)

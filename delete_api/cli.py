@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         else:
             from delete_api.app import create_app
 
-            uvicorn.run(create_app(resolved, freeze_after_startup=True), **common)
+            uvicorn.run(create_app(resolved, tune_collector=True), **common)
     return 0
 
 

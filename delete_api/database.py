@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util.concurrency import await_
 
 from delete_api.settings import to_asyncpg_url
 
@@ -24,23 +25,29 @@ def make_engine(database_url: str, *, pool_size: int = 10, max_overflow: int = 1
         pool_pre_ping=True,
         connect_args={"command_timeout": 15, "server_settings": {"application_name": "delete-api"}},
     )
-    _ping_in_one_round_trip(engine)
+    _ping_with_the_begin(engine)
     return engine
 
 
-def _ping_in_one_round_trip(engine: AsyncEngine) -> None:
-    """Make the checkout ping one round trip instead of three.
+def _ping_with_the_begin(engine: AsyncEngine) -> None:
+    """Make the checkout ping the BEGIN of the command's own transaction: no round trip of its own.
 
     SQLAlchemy's asyncpg ping wraps ``;`` in its own BEGIN and ROLLBACK (for pgbouncer's transaction mode,
-    which we do not use): three round trips on every checkout, i.e. on every socket command. The generic
-    ping runs ``SELECT 1`` through the driver's cursor, which opens the transaction the command was about
-    to open anyway, so only ``SELECT 1`` is extra. A dead connection fails it with the driver's disconnect
-    error, and the pool replaces it exactly as with the stock ping.
+    which we do not use): three round trips on every checkout, i.e. on every socket command. Here the ping
+    opens the transaction the command is about to open anyway (the driver adapter's ``_start_transaction``,
+    the same call its first statement would make), so a live connection costs nothing extra, and a dead
+    one fails that BEGIN with the driver's disconnect error: the pool replaces it before the command runs,
+    exactly as with the stock ping. A connection in autocommit mode has no transaction to open and is
+    pinged with ``SELECT 1``.
     """
     dialect = engine.sync_engine.dialect
 
     def do_ping(dbapi_connection: Any) -> bool:
-        return DefaultDialect.do_ping(dialect, dbapi_connection)
+        if dbapi_connection.autocommit:
+            return DefaultDialect.do_ping(dialect, dbapi_connection)
+        if dbapi_connection._transaction is None:  # the adapter's own BEGIN, see the docstring
+            await_(dbapi_connection._start_transaction())
+        return True
 
     dialect.do_ping = do_ping  # type: ignore[method-assign]
 

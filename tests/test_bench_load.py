@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -68,4 +71,10 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
     assert summary["plots"] == list(report.PLOTS)
     for name in report.PLOTS:
         assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    with gzip.open(out / report.SAMPLES_FILE, "rt") as f:  # every sample, to match slow ones with server logs
+        rows = list(csv.DictReader(f))
+    kinds = {kind: row["count"] for kind, row in mixed["latency_ms"].items() if kind != "deliveries (all)"}
+    assert rows and Counter(r["kind"] for r in rows) == kinds
+    assert all(float(r["t_s"]) >= 0 and float(r["latency_ms"]) >= 0 for r in rows)
+    assert mixed["measured_from_unix"] > 1.7e9
     assert _processes_using(tmp_path) == []

@@ -432,6 +432,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], report.Samples]:
             k: v for k, v in report.latency_table(dict(rec.samples)).items()
             if k in ("deliveries (all)", "match.created", "message.created")}}
         rec.reset_clock()
+        measured_from_unix = time.time()
         sampler.rows.clear()
         cpu0, wall0 = cpu_snapshot(groups), time.monotonic()
         say(f"mixed: measuring for {duration:g}s (likes at most every {like_interval:g}s)")
@@ -465,6 +466,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], report.Samples]:
     names = [n.name for n in nodes]
     result = {
         "nodes": names, "users": users, "active": active, "sockets": len(devices), "duration_s": duration,
+        "measured_from_unix": round(measured_from_unix, 3),
         "profiles": profiles, "second_devices": len(second), "like_interval_s": like_interval,
         "seeded_relations": {"matches": len(plan.matches), "pending_likes": len(plan.likes)},
         "warmup": warmup,

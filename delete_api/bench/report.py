@@ -9,6 +9,8 @@ backend: no display is needed.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,10 +29,12 @@ TARGET_USERS, TARGET_ACTIVE, TARGET_IDLE_SOCKETS, TARGET_LOGINS, TARGET_SOAK_S =
 # kinds whose latency is "event delivery" (command sent by one user -> event on another's device)
 DELIVERY_KINDS = ("match.created", "message.created", "like.received", "message.read", "typing",
                   "moderation.report", "moderation.warning")
+SAMPLES_FILE = "samples.csv.gz"
 PLOTS = ("latency.png", "events_per_s.png", "rss.png", "sockets.png", "p99_over_time.png")
 SUMMARY_KEYS = ("benchmark", "params", "machine", "mixed", "soak", "idle", "logins", "targets", "healthy",
                 "problems", "plots", "wall_s")
-MIXED_KEYS = ("nodes", "users", "active", "sockets", "duration_s", "warmup", "connect", "latency_ms", "commands",
+MIXED_KEYS = ("nodes", "users", "active", "sockets", "duration_s", "measured_from_unix", "warmup", "connect",
+              "latency_ms", "commands",
               "command_types", "errors", "events", "delivered_per_s", "verification", "node_memory", "cpu_percent",
               "server_log", "timeline")
 VERIFICATION_KEYS = ("committed_events", "devices", "expected_deliveries", "delivered_live", "recovered_by_sync",
@@ -413,10 +417,23 @@ def plot(doc: dict[str, Any], mixed_samples: Samples | None, ping_samples: Mappi
     return list(PLOTS)
 
 
+def write_samples(samples: Samples, path: Path) -> None:
+    """Every latency sample as gzip CSV ``kind,t_s,latency_ms`` (t_s from ``measured_from_unix``), so that a slow
+    sample can be matched with the server logs of the same moment."""
+    with gzip.open(path, "wt", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(("kind", "t_s", "latency_ms"))
+        for kind in sorted(samples):
+            at, latency = samples[kind]
+            out.writerows((kind, f"{t:.4f}", f"{ms:.3f}") for t, ms in zip(at, latency, strict=True))
+
+
 def write(doc: dict[str, Any], mixed_samples: Samples | None, ping_samples: Mapping[str, Sequence[float]],
           out: Path) -> None:
     """``summary.json``, the plots and ``report.md`` into ``out`` (created)."""
     out.mkdir(parents=True, exist_ok=True)
     doc["plots"] = plot(doc, mixed_samples, ping_samples, out)
+    if mixed_samples:
+        write_samples(mixed_samples, out / SAMPLES_FILE)
     (out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
     (out / "report.md").write_text(markdown(doc))

@@ -63,8 +63,8 @@ def _install_counters() -> None:
     AsyncAdapt_asyncpg_connection.ping = counted_ping  # type: ignore[method-assign]
     generic_ping = DefaultDialect.do_ping
 
-    def counted_generic_ping(self: Any, dbapi_connection: Any) -> bool:  # ours: SELECT 1, one round trip
-        COUNTS.update(["ping_1_round_trip"])
+    def counted_generic_ping(self: Any, dbapi_connection: Any) -> bool:  # autocommit only
+        COUNTS.update(["ping_select_1"])
         return generic_ping(self, dbapi_connection)
 
     DefaultDialect.do_ping = counted_generic_ping  # type: ignore[method-assign]
@@ -187,7 +187,7 @@ def _sqlalchemy_pre_ping() -> None:
     """``--pre-ping``: the engine as it was, SQLAlchemy's own three-round-trip ping on every checkout."""
     import delete_api.database as database
 
-    vars(database)["_ping_in_one_round_trip"] = lambda engine: None
+    vars(database)["_ping_with_the_begin"] = lambda engine: None
 
 
 def main() -> None:

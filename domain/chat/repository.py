@@ -25,6 +25,7 @@ class MatchRow:
     user_a: uuid.UUID
     user_b: uuid.UUID
     state: str
+    blocked: bool  # either member blocked the other (read with the row, see ``member_match``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +54,21 @@ async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid
 
     ``lock="update"`` (FOR NO KEY UPDATE) serialises senders of one match and holds off state changes
     until commit; ``lock="share"`` (FOR SHARE) only holds off state changes.
+
+    Whether a member blocked the other comes in the same round trip. A block that commits while this
+    waits for the row lock may not be seen by that part (it reads the statement's snapshot), but a block
+    always ends an open match by updating this row, so the row returned then is no longer open.
     """
-    stmt = select(Match.id, Match.user_a, Match.user_b, Match.state).where(
+    blocked = exists().where(or_(and_(Block.blocker_id == Match.user_a, Block.blocked_id == Match.user_b),
+                                 and_(Block.blocker_id == Match.user_b, Block.blocked_id == Match.user_a)))
+    stmt = select(Match.id, Match.user_a, Match.user_b, Match.state, blocked).where(
         Match.id == match_id, or_(Match.user_a == user_id, Match.user_b == user_id))
     if lock == "update":
         stmt = stmt.with_for_update(key_share=True)
     elif lock == "share":
         stmt = stmt.with_for_update(read=True)
     row = (await session.execute(stmt)).one_or_none()
-    return None if row is None else MatchRow(*row)
-
-
-async def blocked_between(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:
-    """True if either user blocked the other."""
-    stmt = select(exists().where(or_(and_(Block.blocker_id == a, Block.blocked_id == b),
-                                     and_(Block.blocker_id == b, Block.blocked_id == a))))
-    return bool((await session.execute(stmt)).scalar_one())
+    return None if row is None else MatchRow(row[0], row[1], row[2], row[3], bool(row[4]))
 
 
 async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id: str) -> StoredMessage | None:
@@ -80,24 +80,25 @@ async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id
 
 async def insert_message(session: AsyncSession, match_id: uuid.UUID, sender_id: uuid.UUID, body: str,
                          client_msg_id: str) -> StoredMessage | None:
-    """Store a message; None when ``(sender_id, client_msg_id)`` already exists (a concurrent retry won).
+    """Store a message and make it the match's latest; None when ``(sender_id, client_msg_id)`` already exists
+    (a concurrent retry won). One round trip.
 
     ``created_at`` is the clock at insert time, not the transaction start: senders of one match are
-    serialised by the match lock, so timestamps follow the order in which messages were stored.
+    serialised by the match lock, so timestamps follow the order in which messages were stored; the
+    match's ``last_message_at`` never moves back.
     """
-    stmt = (insert(Message)
-            .values(id=uuid.uuid4(), match_id=match_id, sender_id=sender_id, body=body,
-                    client_msg_id=client_msg_id, created_at=func.clock_timestamp())
-            .on_conflict_do_nothing(index_elements=[Message.sender_id, Message.client_msg_id])
-            .returning(*_MESSAGE_COLUMNS))
+    stored = (insert(Message)
+              .values(id=uuid.uuid4(), match_id=match_id, sender_id=sender_id, body=body,
+                      client_msg_id=client_msg_id, created_at=func.clock_timestamp())
+              .on_conflict_do_nothing(index_elements=[Message.sender_id, Message.client_msg_id])
+              .returning(*_MESSAGE_COLUMNS)).cte("stored")
+    touched = (update(Match).where(Match.id == stored.c.match_id)
+               .values(last_message_at=func.greatest(func.coalesce(Match.last_message_at, stored.c.created_at),
+                                                     stored.c.created_at))
+               .returning(Match.id)).cte("touched")
+    stmt = select(*stored.c).add_cte(touched)
     row = (await session.execute(stmt)).one_or_none()
     return None if row is None else _message(row)
-
-
-async def touch_match(session: AsyncSession, match_id: uuid.UUID, at: datetime) -> None:
-    """Record ``at`` as the match's latest message time (never moving it back)."""
-    await session.execute(update(Match).where(Match.id == match_id).values(
-        last_message_at=func.greatest(func.coalesce(Match.last_message_at, at), at)))
 
 
 async def message_in_match(session: AsyncSession, match_id: uuid.UUID, message_id: uuid.UUID) -> StoredMessage | None:

@@ -42,17 +42,16 @@ async def _member_match(session: AsyncSession, user_id: uuid.UUID, match_id: uui
     return match
 
 
-async def _ensure_open(session: AsyncSession, user_id: uuid.UUID, match: MatchRow) -> uuid.UUID:
+def _ensure_open(user_id: uuid.UUID, match: MatchRow) -> uuid.UUID:
     """Raise ``conflict`` unless the match is open for chat; return the other member."""
-    other = rules.partner(match.user_a, match.user_b, user_id)
-    rules.check_open(match.state, await repo.blocked_between(session, user_id, other))
-    return other
+    rules.check_open(match.state, match.blocked)
+    return rules.partner(match.user_a, match.user_b, user_id)
 
 
 async def _open_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID,
                       lock: Lock) -> tuple[MatchRow, uuid.UUID]:
     match = await _member_match(session, user_id, match_id, lock)
-    return match, await _ensure_open(session, user_id, match)
+    return match, _ensure_open(user_id, match)
 
 
 async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, match_id: uuid.UUID,
@@ -64,7 +63,7 @@ async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, ma
     match = await _member_match(session, sender_id, match_id, "update")
     stored = await repo.own_message(session, sender_id, client_msg_id)
     if stored is None:
-        await _ensure_open(session, sender_id, match)
+        _ensure_open(sender_id, match)
         stored = await repo.insert_message(session, match_id, sender_id, body, client_msg_id)
         if stored is not None:
             await _announce(session, events, match, stored)
@@ -82,11 +81,9 @@ async def _announce(session: AsyncSession, events: EventLog, match: MatchRow, me
     if match.state == rules.REACTIVATED_BY_MESSAGE:
         # the state machine is social's: archived -> active, match.updated to both members before the message
         await matches.reactivate_on_message(session, events, match.id, message.sender_id)
-    await repo.touch_match(session, match.id, message.created_at)
     members = (match.user_a, match.user_b)  # ascending, as social appends: event-counter locks cannot deadlock
     data = {"message": message_view(message)}
-    for member in members:
-        await events.append(session, member, "message.created", data)
+    await events.append_many(session, [(member, "message.created", data) for member in members])
 
 
 async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID, before: uuid.UUID | None,
@@ -115,8 +112,7 @@ async def mark_read(session: AsyncSession, events: EventLog, reader_id: uuid.UUI
         raise NotFound("no such message in this match")
     if await repo.advance_read(session, match_id, reader_id, message):
         data = {"match_id": str(match_id), "reader_id": str(reader_id), "up_to": str(message.id)}
-        for member in (match.user_a, match.user_b):
-            await events.append(session, member, "message.read", data)
+        await events.append_many(session, [(member, "message.read", data) for member in (match.user_a, match.user_b)])
     return {}
 
 

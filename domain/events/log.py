@@ -43,6 +43,28 @@ class EventLog:
         after_commit(session, publish)
         return seq
 
+    async def append_many(self, session: AsyncSession, events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]],
+                          ) -> list[int]:
+        """``append`` for several events in one round trip to PostgreSQL and, after commit, one to Redis.
+
+        Events for the same user (or a single event) are appended one by one, in order; distinct users
+        are written in one statement, their counters locked in the order given (ascending user ids, as
+        everywhere, so that two such transactions cannot deadlock).
+        """
+        users = [user_id for user_id, _, _ in events]
+        if len(events) < 2 or len(set(users)) != len(users):
+            return [await self.append(session, u, t, d) for u, t, d in events]
+        encoded = [(u, t, wire.dumps(d)) for u, t, d in events]
+        seqs = await repo.append_many(session, encoded)
+        messages = [(self.channel(u), wire.durable(seq, wire.frame_from_json(t, data_json, seq)))
+                    for (u, t, data_json), seq in zip(encoded, seqs, strict=True)]
+
+        async def publish() -> None:
+            await self.publisher.publish_many(messages)
+
+        after_commit(session, publish)
+        return seqs
+
     async def ephemeral(self, user_ids: Sequence[uuid.UUID], event_type: str, data: dict[str, Any]) -> None:
         """Publish a non-durable event (no seq) to every device of each user."""
         message = wire.ephemeral(wire.frame(event_type, data))

@@ -34,6 +34,33 @@ async def append(session: AsyncSession, user_id: uuid.UUID, event_type: str, pay
     return int(result.scalar_one())
 
 
+# Several users' events in one round trip: each user's counter row is bumped once, in the order given
+# (callers pass ascending user ids, the lock order used everywhere), and each event stored with its seq.
+_APPEND_MANY = text(
+    "WITH next AS ("
+    "INSERT INTO user_event_counters (user_id, last_seq) "
+    "SELECT u, 1 FROM unnest(CAST(:user_ids AS uuid[])) WITH ORDINALITY AS t(u, n) ORDER BY n "
+    "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_counters.last_seq + 1 "
+    "RETURNING user_id, last_seq) "
+    "INSERT INTO user_events (user_id, seq, type, payload) "
+    "SELECT next.user_id, next.last_seq, e.type, CAST(e.payload AS jsonb) FROM next "
+    "JOIN unnest(CAST(:user_ids AS uuid[]), CAST(:types AS text[]), CAST(:payloads AS text[])) "
+    "AS e(user_id, type, payload) ON e.user_id = next.user_id "
+    "RETURNING user_id, seq"
+)
+
+
+async def append_many(session: AsyncSession, events: Sequence[tuple[uuid.UUID, str, str]]) -> list[int]:
+    """Store one event for each of several distinct users in one statement; their seqs, in the given order."""
+    users = [user_id for user_id, _, _ in events]
+    if len(set(users)) != len(users):
+        raise ValueError("append_many takes at most one event per user")
+    result = await session.execute(_APPEND_MANY, {
+        "user_ids": users, "types": [t for _, t, _ in events], "payloads": [p for _, _, p in events]})
+    seqs = {user_id: int(seq) for user_id, seq in result.all()}
+    return [seqs[user_id] for user_id in users]
+
+
 async def after(session: AsyncSession, user_id: uuid.UUID, after_seq: int, limit: int,
                 up_to: int | None = None) -> Sequence[tuple[int, str, dict[str, Any]]]:
     """Events with ``after_seq < seq (<= up_to)``, oldest first, at most ``limit``."""

@@ -65,16 +65,14 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
         rules.check_spam(counts.same_comment)
     rules.check_velocity(counts.recent, now)
 
-    stored = await repo.insert_like(session, liker_id, target_id, comment, norm, now)
+    stored = await repo.store_like(session, liker_id, target_id, comment, norm, now, day)
     if stored is None:
         raise Conflict("you already liked this person")
-    like_id, _ = stored
-    today = await repo.bump_daily(session, liker_id, day)
+    like_id, today = stored.id, stored.today
 
     outbox = Outbox(events)
     match: dict[str, Any] | None = None
-    liked_back, passed_by_target = await repo.reverse_like(session, liker_id, target_id, now)
-    if liked_back and not passed_by_target:
+    if stored.liked_back and not stored.passed_by_target:
         row = await repo.insert_match(session, liker_id, target_id, now)
         if row is not None:
             target_card = await card_for(session, storage, liker_id, target_id)
@@ -83,7 +81,7 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
             outbox.add(liker_id, "match.created", {"match": match})
             outbox.add(target_id, "match.created",
                        {"match": match_out(row.id, row.state, row.matched_at, liker_card)})
-    elif not passed_by_target:
+    elif not stored.passed_by_target:
         # while the target's pass on the liker is active the like is kept silently (docs/social.md)
         outbox.add(target_id, "like.received", {
             "like_id": str(like_id), "from": await card_for(session, storage, target_id, liker_id),

@@ -66,6 +66,5 @@ class Outbox:
 
     async def flush(self, session: AsyncSession) -> None:
         """Append everything collected, by ascending user id (order per user kept)."""
-        for user_id, event_type, data in sorted(self.pending, key=lambda item: item[0].bytes):
-            await self.events.append(session, user_id, event_type, data)
+        await self.events.append_many(session, sorted(self.pending, key=lambda item: item[0].bytes))
         self.pending.clear()

@@ -20,9 +20,8 @@ async def pass_on(session: AsyncSession, passer_id: uuid.UUID, target_id: uuid.U
     if target_id == passer_id:
         raise NotFound("no such person")
     await repo.lock_user_row(session, passer_id)  # serialised with the passer's likes
-    now = await repo.clock(session)
-    target = await repo.target(session, passer_id, target_id, now)
-    if target is None or target.status == "deleted" or target.blocked:
+    target, now = await repo.target_and_clock(session, passer_id, target_id)
+    if target is None or now is None or target.status == "deleted" or target.blocked:
         raise NotFound("no such person")
     if target.liked_by_actor:
         raise Conflict("you already liked this person; unmatch or block instead")

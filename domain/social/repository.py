@@ -13,13 +13,29 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, and_, case, delete, exists, func, or_, select, text, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from domain.models import Block, DailyLikeCount, Like, Match, Pass, Report, User
+from domain.models import Block, Like, Match, Pass, Report, User
 
 # -- locks and the clock ---------------------------------------------------------------------------------------
 
@@ -56,11 +72,21 @@ async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> User | Non
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+_LOCK_LIKE = text("""
+SELECT clock_timestamp()
+FROM (SELECT pg_advisory_xact_lock_shared(:user_key), pg_advisory_xact_lock(:pair_key) OFFSET 0) AS held
+""")
+
+
 async def lock_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.UUID) -> datetime:
-    """Hold off the target's deletion and serialise the pair; return the clock once both are held."""
-    stmt = text("SELECT pg_advisory_xact_lock_shared(:user_key), pg_advisory_xact_lock(:pair_key)")
-    await session.execute(stmt, {"user_key": user_lock_key(target_id), "pair_key": pair_lock_key(liker_id, target_id)})
-    return await clock(session)
+    """Hold off the target's deletion and serialise the pair; return the clock once both are held.
+
+    One round trip: the locks are taken in a subquery that PostgreSQL evaluates first (OFFSET 0 keeps it
+    from being merged), so the clock is read after both are held.
+    """
+    row = await session.execute(_LOCK_LIKE, {"user_key": user_lock_key(target_id),
+                                             "pair_key": pair_lock_key(liker_id, target_id)})
+    return row.scalar_one()  # type: ignore[no-any-return]
 
 
 async def lock_pair(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
@@ -81,7 +107,7 @@ def _blocked_between(a: Who, b: Who) -> Exists:
                               and_(Block.blocker_id == b, Block.blocked_id == a)))
 
 
-def _active_pass(passer: Who, passee: Who, now: datetime) -> Exists:
+def _active_pass(passer: Who, passee: Who, now: datetime | ColumnElement[datetime]) -> Exists:
     return exists().where(Pass.passer_id == passer, Pass.passee_id == passee, Pass.expires_at > now)
 
 
@@ -98,13 +124,26 @@ class Target:
 
 async def target(session: AsyncSession, actor_id: uuid.UUID, target_id: uuid.UUID, now: datetime) -> Target | None:
     """The target as the actor relates to it, in one round trip; None if no such user."""
-    stmt = select(
+    row = (await session.execute(_target_select(actor_id, target_id, now))).one_or_none()
+    return None if row is None else Target(*row)
+
+
+async def target_and_clock(session: AsyncSession, actor_id: uuid.UUID,
+                           target_id: uuid.UUID) -> tuple[Target | None, datetime | None]:
+    """``target`` and the database's clock in one round trip (the clock only when the target exists)."""
+    now = select(func.clock_timestamp().label("now")).cte("now")  # volatile: evaluated once, not inlined
+    stmt = _target_select(actor_id, target_id, now.c.now).add_columns(now.c.now).join(now, true())
+    row = (await session.execute(stmt)).one_or_none()
+    return (None, None) if row is None else (Target(*row[:-1]), row[-1])
+
+
+def _target_select(actor_id: uuid.UUID, target_id: uuid.UUID,
+                   now: datetime | ColumnElement[datetime]) -> Select[Any]:
+    return select(
         User.status, User.suspended_until, _blocked_between(actor_id, User.id),
         _active_pass(actor_id, User.id, now),
         exists().where(Like.liker_id == actor_id, Like.likee_id == User.id),
     ).where(User.id == target_id)
-    row = (await session.execute(stmt)).one_or_none()
-    return None if row is None else Target(*row)
 
 
 async def user_status(session: AsyncSession, user_id: uuid.UUID) -> str | None:
@@ -141,33 +180,46 @@ async def like_counts(session: AsyncSession, liker_id: uuid.UUID, day: date, nor
     return LikeCounts(int(row[0]), int(row[1]), int(row[2]), list(row[3]))
 
 
-async def insert_like(session: AsyncSession, liker_id: uuid.UUID, likee_id: uuid.UUID, comment: str | None,
-                      comment_norm: str | None, now: datetime) -> tuple[uuid.UUID, datetime] | None:
-    """Store the like; None if the pair already has one (the unique key is the last guard)."""
-    stmt = (insert(Like).values(id=uuid.uuid4(), liker_id=liker_id, likee_id=likee_id, comment=comment,
-                                comment_norm=comment_norm, created_at=now)
-            .on_conflict_do_nothing(index_elements=[Like.liker_id, Like.likee_id])
-            .returning(Like.id, Like.created_at))
-    row = (await session.execute(stmt)).one_or_none()
-    return None if row is None else (row[0], row[1])
+@dataclass(frozen=True, slots=True)
+class StoredLike:
+    """A like just stored, with what decides what it causes."""
+
+    id: uuid.UUID
+    today: int  # the liker's likes today, this one included
+    liked_back: bool  # the target liked the liker
+    passed_by_target: bool  # the target's pass on the liker is active
 
 
-async def bump_daily(session: AsyncSession, user_id: uuid.UUID, day: date) -> int:
-    """Count one more like today; return today's count."""
-    stmt = (insert(DailyLikeCount).values(user_id=user_id, day=day, count=1)
-            .on_conflict_do_update(index_elements=[DailyLikeCount.user_id, DailyLikeCount.day],
-                                   set_={"count": DailyLikeCount.count + 1})
-            .returning(DailyLikeCount.count))
-    return int((await session.execute(stmt)).scalar_one())
+_STORE_LIKE = text("""
+WITH stored AS (
+  INSERT INTO likes (id, liker_id, likee_id, comment, comment_norm, created_at)
+  VALUES (:id, :liker, :likee, :comment, :norm, :now)
+  ON CONFLICT (liker_id, likee_id) DO NOTHING
+  RETURNING id
+), today AS (
+  INSERT INTO daily_like_counts (user_id, day, count)
+  SELECT CAST(:liker AS uuid), CAST(:day AS date), 1 FROM stored
+  ON CONFLICT (user_id, day) DO UPDATE SET count = daily_like_counts.count + 1
+  RETURNING count
+)
+SELECT stored.id, today.count,
+  EXISTS (SELECT 1 FROM likes WHERE liker_id = :likee AND likee_id = :liker),
+  EXISTS (SELECT 1 FROM passes WHERE passer_id = :likee AND passee_id = :liker AND expires_at > :now)
+FROM stored, today
+""")
 
 
-async def reverse_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.UUID,
-                       now: datetime) -> tuple[bool, bool]:
-    """Whether the target liked the liker, and whether the target's pass on the liker is active."""
-    stmt = select(exists().where(Like.liker_id == target_id, Like.likee_id == liker_id),
-                  _active_pass(target_id, liker_id, now))
-    row = (await session.execute(stmt)).one()
-    return bool(row[0]), bool(row[1])
+async def store_like(session: AsyncSession, liker_id: uuid.UUID, likee_id: uuid.UUID, comment: str | None,
+                     comment_norm: str | None, now: datetime, day: date) -> StoredLike | None:
+    """Store the like, count it for ``day`` and look at the other direction, in one round trip.
+
+    None if the pair already has a like (the unique key is the last guard; nothing is counted then).
+    The reverse like is read in the same statement's snapshot, taken after the pair's lock was granted.
+    """
+    row = (await session.execute(_STORE_LIKE, {
+        "id": uuid.uuid4(), "liker": liker_id, "likee": likee_id, "comment": comment, "norm": comment_norm,
+        "now": now, "day": day})).one_or_none()
+    return None if row is None else StoredLike(row[0], int(row[1]), bool(row[2]), bool(row[3]))
 
 
 @dataclass(frozen=True, slots=True)

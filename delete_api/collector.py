@@ -2,20 +2,21 @@
 
 A full collection stops the event loop while it walks every tracked object, and with 1,000 sockets a node
 tracks ~140,000 of them (about 134 per socket: uvicorn's and websockets' protocol objects, the handshake,
-the coroutine chain of the ASGI app). On the 2-core test machine such a collection takes 90-200 ms, and
-with CPython's default thresholds (700, 10, 10) it came every 40-50 s per node under the mixed load,
-because every young collection promotes whatever a command in flight holds at that moment. Those pauses
-were the largest single cause of the slowest 1 % of deliveries (``docs/load.md``).
+the coroutine chain of the ASGI app). On the 2-core test machine one takes 110-200 ms, and with CPython's
+default thresholds (700, 10, 10) they came every 30-50 s per node under the mixed load, because young
+collections promote whatever the commands in flight hold at that moment. Those pauses were the largest
+single cause of the slowest 1 % of deliveries (``docs/load.md``).
 
 The policy, for a process that serves one app and nothing else (tests start many apps in one process):
 
 - everything that exists once the node has started (~120,000 objects: modules, SQLAlchemy and pydantic
   structures, pools) is frozen: no collection walks it again;
-- young collections wait for 50,000 net allocations instead of 700, so the objects of commands in flight
-  die by reference counting before a collection can promote them;
-- a full collection runs on a fixed schedule (every 120 s) instead. The cycles left by closed sockets are
-  only freed by a full collection, so the schedule bounds the garbage a node carries to what closes in
-  two minutes (a few MB at the soak's reconnect rate) while cutting the pauses to one per two minutes.
+- young collections wait for 10,000 net allocations instead of 700, so most objects of commands in flight
+  die by reference counting before a collection can promote them (50,000 was tried: each young
+  collection then walked so much that it paused the loop for ~100 ms);
+- a full collection runs on a fixed schedule (every 120 s). The cycles left by closed sockets are only
+  freed by a full collection, so the schedule bounds the garbage a node carries to what closes in two
+  minutes, with one pause per two minutes instead of two to four.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 
 log = logging.getLogger("delete_api.collector")
 
-YOUNG_THRESHOLD = 50_000
+YOUNG_THRESHOLD = 10_000
 FULL_EVERY_S = 120.0
 SLOW_FULL_MS = 250.0
 

@@ -62,14 +62,27 @@ async def clock(session: AsyncSession) -> datetime:
     return (await session.execute(select(func.clock_timestamp()))).scalar_one()  # type: ignore[no-any-return]
 
 
-async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+@dataclass(frozen=True, slots=True)
+class LockedUser:
+    """What the social rules read from the acting user's locked row."""
+
+    status: str
+    suspended_until: datetime | None
+    last_pass_undo_at: datetime | None
+    birthdate: date
+
+
+async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser | None:
     """Lock the user's row until commit (serialises that user's likes, passes, pass undos and deletion).
 
     FOR NO KEY UPDATE, not FOR UPDATE: rows referencing the user (a like *to* them, their event counter)
     take KEY SHARE on it, and two people liking each other at once must not wait on each other's row.
+    Only the columns the rules read are loaded (no ORM object: this runs on every like and pass).
     """
-    stmt = select(User).where(User.id == user_id).with_for_update(key_share=True)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    stmt = (select(User.status, User.suspended_until, User.last_pass_undo_at, User.birthdate)
+            .where(User.id == user_id).with_for_update(key_share=True))
+    row = (await session.execute(stmt)).one_or_none()
+    return None if row is None else LockedUser(*row)
 
 
 _LOCK_LIKE = text("""

@@ -76,5 +76,5 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
     kinds = {kind: row["count"] for kind, row in mixed["latency_ms"].items() if kind != "deliveries (all)"}
     assert rows and Counter(r["kind"] for r in rows) == kinds
     assert all(float(r["t_s"]) >= 0 and float(r["latency_ms"]) >= 0 for r in rows)
-    assert mixed["measured_from_unix"] > 1.7e9
+    assert mixed["measured_from_unix"] > 1.7e9 and mixed["generator_max_rss_mb"] > 10
     assert _processes_using(tmp_path) == []

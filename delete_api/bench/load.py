@@ -30,6 +30,7 @@ import json
 import math
 import os
 import random
+import resource
 import secrets
 import sys
 import tempfile
@@ -415,10 +416,12 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], report.Samples]:
         if failures:
             say(f"mixed: {len(failures)} sockets failed to connect, first: {failures[0]!r}")
         hello_ms = [r * 1000 for r in results if isinstance(r, float)]
-        # the generator's own full collections (330 ms with 2,000 clients) would count as delivery latency:
-        # the clients and everything seeded so far are long-lived, so keep them out of the collector's scans
+        # the generator's own collections would count as delivery latency (a full one took 330 ms with 2,000
+        # clients; young ones up to 40 ms): freeze what lives for the whole run and collect nothing while the
+        # users run; this process's garbage waits for the end of the run (its peak RSS is in the summary)
         gc.collect()
         gc.freeze()
+        gc.disable()
         groups = ctx.cpu_groups(nodes)
         rec.reset_clock()
         world.running = True
@@ -452,6 +455,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], report.Samples]:
             f"{verification['delivered_live']} live, {verification['recovered_by_sync']} by sync, "
             f"{verification['lost']} lost, {verification['unexpected']} unexpected")
     finally:
+        gc.enable()
         gc.unfreeze()
         timeline = await sampler.stop()
         await asyncio.gather(*(d.close() for d in devices), return_exceptions=True)
@@ -467,6 +471,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], report.Samples]:
     result = {
         "nodes": names, "users": users, "active": active, "sockets": len(devices), "duration_s": duration,
         "measured_from_unix": round(measured_from_unix, 3),
+        "generator_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "profiles": profiles, "second_devices": len(second), "like_interval_s": like_interval,
         "seeded_relations": {"matches": len(plan.matches), "pending_likes": len(plan.likes)},
         "warmup": warmup,

@@ -33,8 +33,8 @@ SAMPLES_FILE = "samples.csv.gz"
 PLOTS = ("latency.png", "events_per_s.png", "rss.png", "sockets.png", "p99_over_time.png")
 SUMMARY_KEYS = ("benchmark", "params", "machine", "mixed", "soak", "idle", "logins", "targets", "healthy",
                 "problems", "plots", "wall_s")
-MIXED_KEYS = ("nodes", "users", "active", "sockets", "duration_s", "measured_from_unix", "warmup", "connect",
-              "latency_ms", "commands",
+MIXED_KEYS = ("nodes", "users", "active", "sockets", "duration_s", "measured_from_unix", "generator_max_rss_mb",
+              "warmup", "connect", "latency_ms", "commands",
               "command_types", "errors", "events", "delivered_per_s", "verification", "node_memory", "cpu_percent",
               "server_log", "timeline")
 VERIFICATION_KEYS = ("committed_events", "devices", "expected_deliveries", "delivered_live", "recovered_by_sync",
@@ -254,7 +254,9 @@ def markdown(doc: dict[str, Any]) -> str:
                                                                               if log["top"] else ".")]
         others = {k: v for k, v in mixed["cpu_percent"].items() if k not in mixed["node_memory"]}
         lines += ["", "CPU (% of one core): " + ", ".join(f"{k} {_fmt(v)}" for k, v in others.items())
-                  + " (machine: % of all cores)", ""]
+                  + " (machine: % of all cores)", "",
+                  f"The load generator collected no garbage while the users ran (its own pauses would count as "
+                  f"latency); its peak RSS: {_fmt(mixed['generator_max_rss_mb'])} MB.", ""]
     soak = doc.get("soak")
     if soak is not None:
         lines += ["## Soak", "", f"{soak['duration_s']:g} s, warm-up {soak['warmup_s']:g} s, windows of "

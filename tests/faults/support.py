@@ -188,9 +188,21 @@ class Recorder(DeleteClient):
             raise AssertionError(f"not within {timeout_s}s: {what() if callable(what) else what}") from None
 
     async def catch_up(self, timeout_s: float = WAIT_S) -> int:
-        """``sync`` from the client's position; when it replies, everything stored has been recorded."""
-        reply = await self.call("sync", {"after": self.last_seq}, timeout=timeout_s)
-        return int(reply["last_seq"])
+        """``sync`` from the client's position; when it replies, everything stored has been recorded.
+
+        A socket that has just sent a burst (the retries after an outage) may be told ``rate_limited``:
+        like an app, wait the ``retry_after_s`` it was given and ask again.
+        """
+        give_up = time.monotonic() + timeout_s
+        while True:
+            try:
+                reply = await self.call("sync", {"after": self.last_seq}, timeout=timeout_s)
+            except ClientError as exc:
+                if exc.code != "rate_limited" or time.monotonic() > give_up:
+                    raise
+                await asyncio.sleep(float(exc.details.get("retry_after_s", 0.1)))
+                continue
+            return int(reply["last_seq"])
 
 
 async def stored_events(engine: AsyncEngine, user_id: uuid.UUID) -> dict[int, Event]:

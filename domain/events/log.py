@@ -34,8 +34,7 @@ class EventLog:
         """Store a durable event for ``user_id``; it is published after commit. Returns its seq."""
         data_json = wire.dumps(data)
         seq = await repo.append(session, user_id, event_type, data_json)
-        message = wire.durable(seq, wire.frame_from_json(event_type, data_json, seq))
-        channel = self.channel(user_id)
+        channel, message = self._durable(user_id, event_type, data_json, seq)
 
         async def publish() -> None:
             await self.publisher.publish(channel, message)
@@ -56,14 +55,17 @@ class EventLog:
             return [await self.append(session, u, t, d) for u, t, d in events]
         encoded = [(u, t, wire.dumps(d)) for u, t, d in events]
         seqs = await repo.append_many(session, encoded)
-        messages = [(self.channel(u), wire.durable(seq, wire.frame_from_json(t, data_json, seq)))
-                    for (u, t, data_json), seq in zip(encoded, seqs, strict=True)]
+        messages = [self._durable(u, t, data_json, seq) for (u, t, data_json), seq in zip(encoded, seqs, strict=True)]
 
         async def publish() -> None:
             await self.publisher.publish_many(messages)
 
         after_commit(session, publish)
         return seqs
+
+    def _durable(self, user_id: uuid.UUID, event_type: str, data_json: str, seq: int) -> tuple[str, bytes]:
+        """The hub message of a stored event and the channel it goes to."""
+        return self.channel(user_id), wire.durable(seq, wire.frame_from_json(event_type, data_json, seq))
 
     async def ephemeral(self, user_ids: Sequence[uuid.UUID], event_type: str, data: dict[str, Any]) -> None:
         """Publish a non-durable event (no seq) to every device of each user."""

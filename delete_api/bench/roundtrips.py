@@ -4,14 +4,16 @@
 Redis in a temporary directory, or ``DATABASE_URL``/``REDIS_URL``), makes a few complete profiles, and runs
 each command of the load mix several times over a real socket while counting, through SQLAlchemy's and
 redis-py's own hooks, what each one sends: SQL statements, BEGIN/COMMIT, pool pings and Redis
-commands (a pipeline counts once). It prints one JSON document: per command, the counts per call and the
-wall time. The load benchmark's closing note cites these counts; they say where a command's time goes
+commands (a pipeline counts once), and how many objects each call left in reference cycles
+(``cyclic_garbage``: only the cyclic collector frees them, and its runs pause the event loop). It prints
+one JSON document: per command, the counts per call and the wall time. The load benchmark's closing note cites these counts; they say where a command's time goes
 before any profile does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import secrets
 import statistics
@@ -111,13 +113,19 @@ async def _app(database_url: str, redis_url: str, media: Path) -> AsyncIterator[
 async def _measure(name: str, calls: int, action: Callable[[int], Awaitable[Any]]) -> dict[str, Any]:
     await action(-1)  # warm: first-use costs are not per command
     await asyncio.sleep(0.05)
-    before, times = Counter(COUNTS), []
-    for k in range(calls):
-        started = time.perf_counter()
-        await action(k)
-        times.append((time.perf_counter() - started) * 1000)
-        await asyncio.sleep(0.06)  # let publishing finish in the window; stay under 20 commands/s per socket
-    delta = COUNTS - before
+    gc.collect()
+    gc.disable()  # what the calls leave in reference cycles is counted by one collection after them
+    try:
+        before, times = Counter(COUNTS), []
+        for k in range(calls):
+            started = time.perf_counter()
+            await action(k)
+            times.append((time.perf_counter() - started) * 1000)
+            await asyncio.sleep(0.06)  # let publishing finish in the window; stay under 20 commands/s per socket
+        delta = COUNTS - before
+        delta["cyclic_garbage"] = gc.collect()
+    finally:
+        gc.enable()
     per_call = {k: round(v / calls, 2) for k, v in sorted(delta.items())}
     return {"command": name, "per_call": per_call, "ms_median": round(statistics.median(times), 2)}
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, func, or_, select, tuple_, update
+from sqlalchemy import Integer, Select, Uuid, and_, bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,54 @@ class StoredMessage:
 _MESSAGE_COLUMNS = (Message.id, Message.match_id, Message.sender_id, Message.body, Message.client_msg_id,
                     Message.created_at)
 
+# The statements are built once, with bound parameters: building one per call cost CPU (construction and
+# its cache key), and the CTEs, EXISTS and ON CONFLICT clauses left reference cycles (column proxies) that
+# only the cyclic garbage collector frees, pausing the event loop (docs/load.md). A writing statement's
+# parameters are named unlike any column ("p_..."): INSERT and UPDATE take a parameter named like a column
+# of their table as a value for that column.
+_MATCH_ID, _USER_ID = bindparam("match_id", type_=Uuid), bindparam("user_id", type_=Uuid)
+_BLOCKED = exists().where(or_(and_(Block.blocker_id == Match.user_a, Block.blocked_id == Match.user_b),
+                              and_(Block.blocker_id == Match.user_b, Block.blocked_id == Match.user_a)))
+_MEMBER_MATCH = select(Match.id, Match.user_a, Match.user_b, Match.state, _BLOCKED).where(
+    Match.id == _MATCH_ID, or_(Match.user_a == _USER_ID, Match.user_b == _USER_ID))
+_MEMBER_MATCH_LOCKED: dict[Lock, Select[Any]] = {
+    None: _MEMBER_MATCH,
+    "update": _MEMBER_MATCH.with_for_update(key_share=True),
+    "share": _MEMBER_MATCH.with_for_update(read=True),
+}
+_OWN_MESSAGE = select(*_MESSAGE_COLUMNS).where(Message.sender_id == bindparam("sender_id"),
+                                               Message.client_msg_id == bindparam("client_msg_id"))
+_STORED = (insert(Message)
+           .values(id=bindparam("p_id"), match_id=bindparam("p_match"), sender_id=bindparam("p_sender"),
+                   body=bindparam("p_body"), client_msg_id=bindparam("p_client_msg_id"),
+                   created_at=func.clock_timestamp())
+           .on_conflict_do_nothing(index_elements=[Message.sender_id, Message.client_msg_id])
+           .returning(*_MESSAGE_COLUMNS)).cte("stored")
+_TOUCHED = (update(Match).where(Match.id == _STORED.c.match_id)
+            .values(last_message_at=func.greatest(func.coalesce(Match.last_message_at, _STORED.c.created_at),
+                                                  _STORED.c.created_at))
+            .returning(Match.id)).cte("touched")
+_INSERT_MESSAGE = select(*_STORED.c).add_cte(_TOUCHED)
+_MESSAGE_IN_MATCH = select(*_MESSAGE_COLUMNS).where(Message.id == bindparam("message_id"),
+                                                    Message.match_id == _MATCH_ID)
+_HISTORY = select(*_MESSAGE_COLUMNS).where(Message.match_id == _MATCH_ID)
+_HISTORY_ORDER = (Message.created_at.desc(), Message.id.desc())
+_HISTORY_FIRST = _HISTORY.order_by(*_HISTORY_ORDER).limit(bindparam("limit", type_=Integer))
+# the plain bound lets the (match_id, created_at DESC, id) index start at the cursor
+_HISTORY_BEFORE = _HISTORY.where(
+    Message.created_at <= bindparam("before_at"),
+    tuple_(Message.created_at, Message.id) < tuple_(bindparam("before_at"), bindparam("before_id")),
+).order_by(*_HISTORY_ORDER).limit(bindparam("limit", type_=Integer))
+_NEW_READ = insert(MatchRead).values(match_id=bindparam("p_match"), user_id=bindparam("p_user"),
+                                     up_to_message_id=bindparam("p_message"), up_to_at=bindparam("p_at"))
+_ADVANCE_READ = _NEW_READ.on_conflict_do_update(
+    index_elements=[MatchRead.match_id, MatchRead.user_id],
+    set_={"up_to_message_id": _NEW_READ.excluded.up_to_message_id, "up_to_at": _NEW_READ.excluded.up_to_at,
+          "updated_at": func.now()},
+    where=tuple_(MatchRead.up_to_at, MatchRead.up_to_message_id)
+    < tuple_(_NEW_READ.excluded.up_to_at, _NEW_READ.excluded.up_to_message_id),
+).returning(MatchRead.user_id)
+
 
 def _message(row: Sequence[Any]) -> StoredMessage:
     return StoredMessage(*row)
@@ -59,22 +107,15 @@ async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid
     waits for the row lock may not be seen by that part (it reads the statement's snapshot), but a block
     always ends an open match by updating this row, so the row returned then is no longer open.
     """
-    blocked = exists().where(or_(and_(Block.blocker_id == Match.user_a, Block.blocked_id == Match.user_b),
-                                 and_(Block.blocker_id == Match.user_b, Block.blocked_id == Match.user_a)))
-    stmt = select(Match.id, Match.user_a, Match.user_b, Match.state, blocked).where(
-        Match.id == match_id, or_(Match.user_a == user_id, Match.user_b == user_id))
-    if lock == "update":
-        stmt = stmt.with_for_update(key_share=True)
-    elif lock == "share":
-        stmt = stmt.with_for_update(read=True)
-    row = (await session.execute(stmt)).one_or_none()
+    params = {"match_id": match_id, "user_id": user_id}
+    row = (await session.execute(_MEMBER_MATCH_LOCKED[lock], params)).one_or_none()
     return None if row is None else MatchRow(row[0], row[1], row[2], row[3], bool(row[4]))
 
 
 async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id: str) -> StoredMessage | None:
     """The message ``sender_id`` already stored under ``client_msg_id``, if any."""
-    stmt = select(*_MESSAGE_COLUMNS).where(Message.sender_id == sender_id, Message.client_msg_id == client_msg_id)
-    row = (await session.execute(stmt)).one_or_none()
+    params = {"sender_id": sender_id, "client_msg_id": client_msg_id}
+    row = (await session.execute(_OWN_MESSAGE, params)).one_or_none()
     return None if row is None else _message(row)
 
 
@@ -87,49 +128,31 @@ async def insert_message(session: AsyncSession, match_id: uuid.UUID, sender_id: 
     serialised by the match lock, so timestamps follow the order in which messages were stored; the
     match's ``last_message_at`` never moves back.
     """
-    stored = (insert(Message)
-              .values(id=uuid.uuid4(), match_id=match_id, sender_id=sender_id, body=body,
-                      client_msg_id=client_msg_id, created_at=func.clock_timestamp())
-              .on_conflict_do_nothing(index_elements=[Message.sender_id, Message.client_msg_id])
-              .returning(*_MESSAGE_COLUMNS)).cte("stored")
-    touched = (update(Match).where(Match.id == stored.c.match_id)
-               .values(last_message_at=func.greatest(func.coalesce(Match.last_message_at, stored.c.created_at),
-                                                     stored.c.created_at))
-               .returning(Match.id)).cte("touched")
-    stmt = select(*stored.c).add_cte(touched)
-    row = (await session.execute(stmt)).one_or_none()
+    params = {"p_id": uuid.uuid4(), "p_match": match_id, "p_sender": sender_id, "p_body": body,
+              "p_client_msg_id": client_msg_id}
+    row = (await session.execute(_INSERT_MESSAGE, params)).one_or_none()
     return None if row is None else _message(row)
 
 
 async def message_in_match(session: AsyncSession, match_id: uuid.UUID, message_id: uuid.UUID) -> StoredMessage | None:
     """The message ``message_id`` if it belongs to ``match_id``."""
-    stmt = select(*_MESSAGE_COLUMNS).where(Message.id == message_id, Message.match_id == match_id)
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(_MESSAGE_IN_MATCH, {"message_id": message_id, "match_id": match_id})).one_or_none()
     return None if row is None else _message(row)
 
 
 async def history(session: AsyncSession, match_id: uuid.UUID, before: StoredMessage | None,
                   limit: int) -> list[StoredMessage]:
     """Up to ``limit`` messages of the match older than ``before`` (by ``(created_at, id)``), newest first."""
-    stmt = select(*_MESSAGE_COLUMNS).where(Message.match_id == match_id)
-    if before is not None:
-        # the plain bound lets the (match_id, created_at DESC, id) index start at the cursor
-        stmt = stmt.where(Message.created_at <= before.created_at,
-                          tuple_(Message.created_at, Message.id) < tuple_(before.created_at, before.id))
-    stmt = stmt.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
-    return [_message(row) for row in (await session.execute(stmt)).all()]
+    if before is None:
+        result = await session.execute(_HISTORY_FIRST, {"match_id": match_id, "limit": limit})
+    else:
+        result = await session.execute(_HISTORY_BEFORE, {"match_id": match_id, "limit": limit,
+                                                          "before_at": before.created_at, "before_id": before.id})
+    return [_message(row) for row in result.all()]
 
 
 async def advance_read(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID,
                        message: StoredMessage) -> bool:
     """Move the member's read position to ``message`` if that is later than the stored one; True if it moved."""
-    new = insert(MatchRead).values(match_id=match_id, user_id=user_id, up_to_message_id=message.id,
-                                   up_to_at=message.created_at)
-    stmt = new.on_conflict_do_update(
-        index_elements=[MatchRead.match_id, MatchRead.user_id],
-        set_={"up_to_message_id": new.excluded.up_to_message_id, "up_to_at": new.excluded.up_to_at,
-              "updated_at": func.now()},
-        where=tuple_(MatchRead.up_to_at, MatchRead.up_to_message_id)
-        < tuple_(new.excluded.up_to_at, new.excluded.up_to_message_id),
-    ).returning(MatchRead.user_id)
-    return (await session.execute(stmt)).one_or_none() is not None
+    params = {"p_match": match_id, "p_user": user_id, "p_message": message.id, "p_at": message.created_at}
+    return (await session.execute(_ADVANCE_READ, params)).one_or_none() is not None

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import BigInteger, Integer, Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import UserEvent, UserEventCounter
@@ -61,18 +61,26 @@ async def append_many(session: AsyncSession, events: Sequence[tuple[uuid.UUID, s
     return [seqs[user_id] for user_id in users]
 
 
+_USER = bindparam("user", type_=Uuid)
+# built once: sync and every connect run them (see domain/social/repository.py on why)
+_AFTER = (select(UserEvent.seq, UserEvent.type, UserEvent.payload)
+          .where(UserEvent.user_id == _USER, UserEvent.seq > bindparam("after", type_=BigInteger))
+          .order_by(UserEvent.seq).limit(bindparam("limit", type_=Integer)))
+_AFTER_UP_TO = _AFTER.where(UserEvent.seq <= bindparam("up_to", type_=BigInteger))
+_LAST_SEQ = select(UserEventCounter.last_seq).where(UserEventCounter.user_id == _USER)
+
+
 async def after(session: AsyncSession, user_id: uuid.UUID, after_seq: int, limit: int,
                 up_to: int | None = None) -> Sequence[tuple[int, str, dict[str, Any]]]:
     """Events with ``after_seq < seq (<= up_to)``, oldest first, at most ``limit``."""
-    stmt = (select(UserEvent.seq, UserEvent.type, UserEvent.payload)
-            .where(UserEvent.user_id == user_id, UserEvent.seq > after_seq)
-            .order_by(UserEvent.seq).limit(limit))
-    if up_to is not None:
-        stmt = stmt.where(UserEvent.seq <= up_to)
-    return [(int(r[0]), str(r[1]), dict(r[2])) for r in (await session.execute(stmt)).all()]
+    params = {"user": user_id, "after": after_seq, "limit": limit}
+    if up_to is None:
+        result = await session.execute(_AFTER, params)
+    else:
+        result = await session.execute(_AFTER_UP_TO, {**params, "up_to": up_to})
+    return [(int(r[0]), str(r[1]), dict(r[2])) for r in result.all()]
 
 
 async def last_seq(session: AsyncSession, user_id: uuid.UUID) -> int:
     """The user's highest committed sequence number (0 before the first event)."""
-    stmt = select(UserEventCounter.last_seq).where(UserEventCounter.user_id == user_id)
-    return int((await session.execute(stmt)).scalar_one_or_none() or 0)
+    return int((await session.execute(_LAST_SEQ, {"user": user_id})).scalar_one_or_none() or 0)

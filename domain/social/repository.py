@@ -16,10 +16,15 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    DateTime,
     Exists,
+    Integer,
     Select,
+    Uuid,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -36,6 +41,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from domain.models import Block, Like, Match, Pass, Report, User
+
+# Statements that run on every like, pass, match or chat command are built once, with bound parameters:
+# building one per call costs CPU (construction and its cache key), and CTEs, aliases and EXISTS clauses
+# leave reference cycles that only the cyclic garbage collector frees, pausing the event loop
+# (docs/load.md). Rarer statements are built where they run. A writing statement's own parameters are named
+# unlike any column of its table ("p_..."): INSERT and UPDATE take a parameter named like a column as a value
+# for that column.
+_ACTOR, _TARGET, _USER = bindparam("actor", type_=Uuid), bindparam("target", type_=Uuid), bindparam("user", type_=Uuid)
+_NOW = bindparam("now", type_=DateTime(timezone=True))
 
 # -- locks and the clock ---------------------------------------------------------------------------------------
 
@@ -57,9 +71,12 @@ def pair_lock_key(a: uuid.UUID, b: uuid.UUID) -> int:
     return _lock_key(b"social.pair:", low, high)
 
 
+_CLOCK = select(func.clock_timestamp())
+
+
 async def clock(session: AsyncSession) -> datetime:
     """The database's clock now (not the transaction start): one clock for every node."""
-    return (await session.execute(select(func.clock_timestamp()))).scalar_one()  # type: ignore[no-any-return]
+    return (await session.execute(_CLOCK)).scalar_one()  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +96,12 @@ async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser
     take KEY SHARE on it, and two people liking each other at once must not wait on each other's row.
     Only the columns the rules read are loaded (no ORM object: this runs on every like and pass).
     """
-    stmt = (select(User.status, User.suspended_until, User.last_pass_undo_at, User.birthdate)
-            .where(User.id == user_id).with_for_update(key_share=True))
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(_LOCK_USER_ROW, {"user": user_id})).one_or_none()
     return None if row is None else LockedUser(*row)
+
+
+_LOCK_USER_ROW = (select(User.status, User.suspended_until, User.last_pass_undo_at, User.birthdate)
+                  .where(User.id == _USER).with_for_update(key_share=True))
 
 
 _LOCK_LIKE = text("""
@@ -102,13 +121,16 @@ async def lock_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.
     return row.scalar_one()  # type: ignore[no-any-return]
 
 
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+
+
 async def lock_pair(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
-    await session.execute(select(func.pg_advisory_xact_lock(pair_lock_key(a, b))))
+    await session.execute(_ADVISORY_LOCK, {"key": pair_lock_key(a, b)})
 
 
 async def lock_user_exclusive(session: AsyncSession, user_id: uuid.UUID) -> None:
     """Wait for every like aimed at the user to commit, and keep new ones out until commit."""
-    await session.execute(select(func.pg_advisory_xact_lock(user_lock_key(user_id))))
+    await session.execute(_ADVISORY_LOCK, {"key": user_lock_key(user_id)})
 
 
 # -- people ----------------------------------------------------------------------------------------------------
@@ -135,32 +157,38 @@ class Target:
     liked_by_actor: bool
 
 
+def _target_select(now: ColumnElement[datetime]) -> Select[Any]:
+    """The target (``:target``) as the actor (``:actor``) relates to it, with passes judged at ``now``."""
+    return select(
+        User.status, User.suspended_until, _blocked_between(_ACTOR, User.id),
+        _active_pass(_ACTOR, User.id, now),
+        exists().where(Like.liker_id == _ACTOR, Like.likee_id == User.id),
+    ).where(User.id == _TARGET)
+
+
+_TARGET_AT = _target_select(_NOW)
+_CLOCK_NOW = select(func.clock_timestamp().label("now")).cte("now")  # volatile: evaluated once, not inlined
+_TARGET_AND_CLOCK = _target_select(_CLOCK_NOW.c.now).add_columns(_CLOCK_NOW.c.now).join(_CLOCK_NOW, true())
+
+
 async def target(session: AsyncSession, actor_id: uuid.UUID, target_id: uuid.UUID, now: datetime) -> Target | None:
     """The target as the actor relates to it, in one round trip; None if no such user."""
-    row = (await session.execute(_target_select(actor_id, target_id, now))).one_or_none()
+    row = (await session.execute(_TARGET_AT, {"actor": actor_id, "target": target_id, "now": now})).one_or_none()
     return None if row is None else Target(*row)
 
 
 async def target_and_clock(session: AsyncSession, actor_id: uuid.UUID,
                            target_id: uuid.UUID) -> tuple[Target | None, datetime | None]:
     """``target`` and the database's clock in one round trip (the clock only when the target exists)."""
-    now = select(func.clock_timestamp().label("now")).cte("now")  # volatile: evaluated once, not inlined
-    stmt = _target_select(actor_id, target_id, now.c.now).add_columns(now.c.now).join(now, true())
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(_TARGET_AND_CLOCK, {"actor": actor_id, "target": target_id})).one_or_none()
     return (None, None) if row is None else (Target(*row[:-1]), row[-1])
 
 
-def _target_select(actor_id: uuid.UUID, target_id: uuid.UUID,
-                   now: datetime | ColumnElement[datetime]) -> Select[Any]:
-    return select(
-        User.status, User.suspended_until, _blocked_between(actor_id, User.id),
-        _active_pass(actor_id, User.id, now),
-        exists().where(Like.liker_id == actor_id, Like.likee_id == User.id),
-    ).where(User.id == target_id)
+_USER_STATUS = select(User.status).where(User.id == _USER)
 
 
 async def user_status(session: AsyncSession, user_id: uuid.UUID) -> str | None:
-    return (await session.execute(select(User.status).where(User.id == user_id))).scalar_one_or_none()
+    return (await session.execute(_USER_STATUS, {"user": user_id})).scalar_one_or_none()
 
 
 # -- likes -----------------------------------------------------------------------------------------------------
@@ -243,37 +271,49 @@ class PendingLike:
     created_at: datetime
 
 
-async def pending_likes(session: AsyncSession, user_id: uuid.UUID, now: datetime, limit: int) -> list[PendingLike]:
-    """Likes received from active people the user has not matched, blocked either way, passed or liked back."""
+def _pending_likes() -> Select[Any]:
     liker = aliased(User, name="liker")
     mine = aliased(Like, name="mine")
-    stmt = (
+    return (
         select(Like.id, Like.liker_id, Like.comment, Like.created_at)
         .join(liker, liker.id == Like.liker_id)
         .where(
-            Like.likee_id == user_id,
-            or_(liker.status == "active", and_(liker.status == "suspended", liker.suspended_until <= now)),
-            ~exists().where(Match.user_a == func.least(Like.liker_id, user_id),
-                            Match.user_b == func.greatest(Like.liker_id, user_id)),
-            ~_blocked_between(Like.liker_id, user_id),
-            ~_active_pass(user_id, Like.liker_id, now),
-            ~exists().where(mine.liker_id == user_id, mine.likee_id == Like.liker_id),
+            Like.likee_id == _USER,
+            or_(liker.status == "active", and_(liker.status == "suspended", liker.suspended_until <= _NOW)),
+            ~exists().where(Match.user_a == func.least(Like.liker_id, _USER),
+                            Match.user_b == func.greatest(Like.liker_id, _USER)),
+            ~_blocked_between(Like.liker_id, _USER),
+            ~_active_pass(_USER, Like.liker_id, _NOW),
+            ~exists().where(mine.liker_id == _USER, mine.likee_id == Like.liker_id),
         )
         .order_by(Like.created_at.desc(), Like.id.desc())
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    return [PendingLike(*row) for row in (await session.execute(stmt)).all()]
+
+
+_PENDING_LIKES = _pending_likes()
+
+
+async def pending_likes(session: AsyncSession, user_id: uuid.UUID, now: datetime, limit: int) -> list[PendingLike]:
+    """Likes received from active people the user has not matched, blocked either way, passed or liked back."""
+    result = await session.execute(_PENDING_LIKES, {"user": user_id, "now": now, "limit": limit})
+    return [PendingLike(*row) for row in result.all()]
 
 
 # -- passes ----------------------------------------------------------------------------------------------------
+_NEW_PASS = insert(Pass).values(passer_id=_ACTOR, passee_id=_TARGET, created_at=_NOW,
+                                expires_at=bindparam("p_expires_at", type_=DateTime(timezone=True)))
+_UPSERT_PASS = (_NEW_PASS.on_conflict_do_update(index_elements=[Pass.passer_id, Pass.passee_id],
+                                                set_={"created_at": _NEW_PASS.excluded.created_at,
+                                                      "expires_at": _NEW_PASS.excluded.expires_at})
+                .returning(Pass.expires_at))
+
+
 async def upsert_pass(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID, now: datetime,
                       expires_at: datetime) -> datetime:
     """Pass (again): the pass runs to ``expires_at`` from now on."""
-    stmt = (insert(Pass).values(passer_id=passer_id, passee_id=passee_id, created_at=now, expires_at=expires_at)
-            .on_conflict_do_update(index_elements=[Pass.passer_id, Pass.passee_id],
-                                   set_={"created_at": now, "expires_at": expires_at})
-            .returning(Pass.expires_at))
-    return (await session.execute(stmt)).scalar_one()
+    params = {"actor": passer_id, "target": passee_id, "now": now, "p_expires_at": expires_at}
+    return (await session.execute(_UPSERT_PASS, params)).scalar_one()  # type: ignore[no-any-return]
 
 
 async def delete_active_pass(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID,
@@ -314,43 +354,56 @@ class MatchRow:
 
 _MATCH_COLUMNS = (Match.id, Match.user_a, Match.user_b, Match.state, Match.matched_at, Match.state_changed_at,
                   Match.a_dating_confirmed_at, Match.b_dating_confirmed_at, Match.last_message_at)
+_LOW, _HIGH = bindparam("low", type_=Uuid), bindparam("high", type_=Uuid)
+_STATES = bindparam("states", expanding=True)
+_INSERT_MATCH = (insert(Match).values(id=bindparam("p_id", type_=Uuid), user_a=_LOW, user_b=_HIGH, state="active",
+                                      matched_at=_NOW, state_changed_at=_NOW)
+                 .on_conflict_do_nothing(index_elements=[Match.user_a, Match.user_b])
+                 .returning(*_MATCH_COLUMNS))
+_MEMBER_MATCH = select(*_MATCH_COLUMNS).where(Match.id == bindparam("match_id", type_=Uuid),
+                                              or_(Match.user_a == _USER, Match.user_b == _USER))
+_MEMBER_MATCH_LOCKED = _MEMBER_MATCH.with_for_update(key_share=True)
+_PAIR_MATCH = select(*_MATCH_COLUMNS).where(Match.user_a == _LOW, Match.user_b == _HIGH).with_for_update(key_share=True)
+_OPEN_MATCHES_OF = (select(*_MATCH_COLUMNS)
+                    .where(or_(Match.user_a == _USER, Match.user_b == _USER), Match.state.in_(_STATES))
+                    .order_by(Match.id).with_for_update(key_share=True))
+_PARTNER = case((Match.user_a == _USER, Match.user_b), else_=Match.user_a)
+_LIST_MATCHES = select(*_MATCH_COLUMNS).where(
+    or_(Match.user_a == _USER, Match.user_b == _USER), Match.state.in_(_STATES), ~_blocked_between(_USER, _PARTNER))
+_LIST_MATCHES_ORDER = (Match.matched_at.desc(), Match.id.desc())
+_LIST_MATCHES_FIRST = _LIST_MATCHES.order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer))
+_LIST_MATCHES_AFTER = (_LIST_MATCHES.where(tuple_(Match.matched_at, Match.id)
+                                           < tuple_(bindparam("after_at"), bindparam("after_id")))
+                       .order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer)))
 
 
 async def insert_match(session: AsyncSession, a: uuid.UUID, b: uuid.UUID, now: datetime) -> MatchRow | None:
     """Create the pair's match; None if the pair already has one (one row per unordered pair)."""
     low, high = sorted((a, b))
-    stmt = (insert(Match).values(id=uuid.uuid4(), user_a=low, user_b=high, state="active", matched_at=now,
-                                 state_changed_at=now)
-            .on_conflict_do_nothing(index_elements=[Match.user_a, Match.user_b])
-            .returning(*_MATCH_COLUMNS))
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(_INSERT_MATCH, {"p_id": uuid.uuid4(), "low": low, "high": high, "now": now})
+           ).one_or_none()
     return None if row is None else MatchRow(*row)
 
 
 async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID, *,
                        for_update: bool = False) -> MatchRow | None:
     """The match if ``user_id`` is one of its two members (locked FOR NO KEY UPDATE on request)."""
-    stmt = select(*_MATCH_COLUMNS).where(Match.id == match_id, or_(Match.user_a == user_id, Match.user_b == user_id))
-    if for_update:
-        stmt = stmt.with_for_update(key_share=True)
-    row = (await session.execute(stmt)).one_or_none()
+    stmt = _MEMBER_MATCH_LOCKED if for_update else _MEMBER_MATCH
+    row = (await session.execute(stmt, {"match_id": match_id, "user": user_id})).one_or_none()
     return None if row is None else MatchRow(*row)
 
 
 async def pair_match(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> MatchRow | None:
     """The pair's match, locked."""
     low, high = sorted((a, b))
-    stmt = select(*_MATCH_COLUMNS).where(Match.user_a == low, Match.user_b == high).with_for_update(key_share=True)
-    row = (await session.execute(stmt)).one_or_none()
+    row = (await session.execute(_PAIR_MATCH, {"low": low, "high": high})).one_or_none()
     return None if row is None else MatchRow(*row)
 
 
 async def open_matches_of(session: AsyncSession, user_id: uuid.UUID, states: Sequence[str]) -> list[MatchRow]:
     """The user's matches in ``states``, locked, in id order."""
-    stmt = (select(*_MATCH_COLUMNS)
-            .where(or_(Match.user_a == user_id, Match.user_b == user_id), Match.state.in_(list(states)))
-            .order_by(Match.id).with_for_update(key_share=True))
-    return [MatchRow(*row) for row in (await session.execute(stmt)).all()]
+    result = await session.execute(_OPEN_MATCHES_OF, {"user": user_id, "states": list(states)})
+    return [MatchRow(*row) for row in result.all()]
 
 
 async def set_state(session: AsyncSession, match_id: uuid.UUID, state: str, now: datetime, *,
@@ -380,14 +433,12 @@ async def list_matches(session: AsyncSession, user_id: uuid.UUID, states: Sequen
 
     Matches with a block between the two are left out: a blocked person's card is never shown.
     """
-    other = case((Match.user_a == user_id, Match.user_b), else_=Match.user_a)
-    stmt = select(*_MATCH_COLUMNS).where(
-        or_(Match.user_a == user_id, Match.user_b == user_id), Match.state.in_(list(states)),
-        ~_blocked_between(user_id, other))
-    if after is not None:
-        stmt = stmt.where(tuple_(Match.matched_at, Match.id) < tuple_(after[0], after[1]))
-    stmt = stmt.order_by(Match.matched_at.desc(), Match.id.desc()).limit(limit)
-    return [MatchRow(*row) for row in (await session.execute(stmt)).all()]
+    params: dict[str, Any] = {"user": user_id, "states": list(states), "limit": limit}
+    if after is None:
+        result = await session.execute(_LIST_MATCHES_FIRST, params)
+    else:
+        result = await session.execute(_LIST_MATCHES_AFTER, {**params, "after_at": after[0], "after_id": after[1]})
+    return [MatchRow(*row) for row in result.all()]
 
 
 async def idle_matches(session: AsyncSession, cutoff: datetime, limit: int) -> list[MatchRow]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
-from sqlalchemy import Uuid, bindparam, case, select
+from sqlalchemy import Table, Uuid, bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Match
@@ -12,9 +13,10 @@ from domain.models import Match
 PRESENCE_STATES = ("active", "dating", "archived")
 
 _USER = bindparam("user", type_=Uuid)
-# built once: it runs on every connect and disconnect (see domain/social/repository.py on why)
-_PARTNERS = select(case((Match.user_a == _USER, Match.user_b), else_=Match.user_a)).where(
-    (Match.user_a == _USER) | (Match.user_b == _USER), Match.state.in_(PRESENCE_STATES))
+_match = cast(Table, Match.__table__).c
+# built once, on the table: it runs on every connect and disconnect (domain/social/repository.py says why)
+_PARTNERS = select(case((_match.user_a == _USER, _match.user_b), else_=_match.user_a)).where(
+    (_match.user_a == _USER) | (_match.user_b == _USER), _match.state.in_(PRESENCE_STATES))
 
 
 async def partner_ids(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:

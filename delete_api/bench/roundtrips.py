@@ -6,7 +6,8 @@ each command of the load mix several times over a real socket while counting, th
 redis-py's own hooks, what each one sends: SQL statements, BEGIN/COMMIT, pool pings and Redis
 commands (a pipeline counts once), and how many objects each call left in reference cycles
 (``cyclic_garbage``: only the cyclic collector frees them, and its runs pause the event loop). It prints
-one JSON document: per command, the counts per call and the wall time. The load benchmark's closing note cites these counts; they say where a command's time goes
+one JSON document: per command, the counts per call, the wall time (median) and the CPU time of this
+process (server and client together, publishing included) per call. The load benchmark's closing note cites these counts; they say where a command's time goes
 before any profile does.
 """
 
@@ -116,18 +117,20 @@ async def _measure(name: str, calls: int, action: Callable[[int], Awaitable[Any]
     gc.collect()
     gc.disable()  # what the calls leave in reference cycles is counted by one collection after them
     try:
-        before, times = Counter(COUNTS), []
+        before, times, cpu = Counter(COUNTS), [], 0.0
         for k in range(calls):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             await action(k)
             times.append((time.perf_counter() - started) * 1000)
             await asyncio.sleep(0.06)  # let publishing finish in the window; stay under 20 commands/s per socket
+            cpu += time.process_time() - cpu_started
         delta = COUNTS - before
         delta["cyclic_garbage"] = gc.collect()
     finally:
         gc.enable()
     per_call = {k: round(v / calls, 2) for k, v in sorted(delta.items())}
-    return {"command": name, "per_call": per_call, "ms_median": round(statistics.median(times), 2)}
+    return {"command": name, "per_call": per_call, "ms_median": round(statistics.median(times), 2),
+            "cpu_ms": round(cpu * 1000 / calls, 2)}
 
 
 async def probe(database_url: str, redis_url: str, media: Path) -> list[dict[str, Any]]:

@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Integer, Select, Uuid, and_, bindparam, exists, func, or_, select, tuple_, update
+from sqlalchemy import Integer, Select, Table, Uuid, and_, bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,59 +40,63 @@ class StoredMessage:
     created_at: datetime
 
 
-_MESSAGE_COLUMNS = (Message.id, Message.match_id, Message.sender_id, Message.body, Message.client_msg_id,
-                    Message.created_at)
-
-# The statements are built once, with bound parameters: building one per call cost CPU (construction and
-# its cache key), and the CTEs, EXISTS and ON CONFLICT clauses left reference cycles (column proxies) that
-# only the cyclic garbage collector frees, pausing the event loop (docs/load.md). A writing statement's
-# parameters are named unlike any column ("p_..."): INSERT and UPDATE take a parameter named like a column
-# of their table as a value for that column.
+# The statements are built once, with bound parameters, on the tables rather than the mapped classes:
+# building one per call cost CPU (construction and its cache key), and the CTEs, EXISTS and ON CONFLICT
+# clauses left reference cycles (column proxies) that only the cyclic garbage collector frees, pausing the
+# event loop (docs/load.md); an ORM statement would run the ORM's result loading (and, for an INSERT given
+# parameters, its bulk path), which these plain rows do not need. A writing statement's parameters are named
+# unlike any column ("p_..."): INSERT and UPDATE take a parameter named like a column of their table as a
+# value for that column.
+_matches, _messages = cast(Table, Match.__table__), cast(Table, Message.__table__)
+_blocks, _reads = cast(Table, Block.__table__), cast(Table, MatchRead.__table__)
+_match, _message, _block, _read = _matches.c, _messages.c, _blocks.c, _reads.c
+_MESSAGE_COLUMNS = (_message.id, _message.match_id, _message.sender_id, _message.body, _message.client_msg_id,
+                    _message.created_at)
 _MATCH_ID, _USER_ID = bindparam("match_id", type_=Uuid), bindparam("user_id", type_=Uuid)
-_BLOCKED = exists().where(or_(and_(Block.blocker_id == Match.user_a, Block.blocked_id == Match.user_b),
-                              and_(Block.blocker_id == Match.user_b, Block.blocked_id == Match.user_a)))
-_MEMBER_MATCH = select(Match.id, Match.user_a, Match.user_b, Match.state, _BLOCKED).where(
-    Match.id == _MATCH_ID, or_(Match.user_a == _USER_ID, Match.user_b == _USER_ID))
+_BLOCKED = exists().where(or_(and_(_block.blocker_id == _match.user_a, _block.blocked_id == _match.user_b),
+                              and_(_block.blocker_id == _match.user_b, _block.blocked_id == _match.user_a)))
+_MEMBER_MATCH = select(_match.id, _match.user_a, _match.user_b, _match.state, _BLOCKED).where(
+    _match.id == _MATCH_ID, or_(_match.user_a == _USER_ID, _match.user_b == _USER_ID))
 _MEMBER_MATCH_LOCKED: dict[Lock, Select[Any]] = {
     None: _MEMBER_MATCH,
     "update": _MEMBER_MATCH.with_for_update(key_share=True),
     "share": _MEMBER_MATCH.with_for_update(read=True),
 }
-_OWN_MESSAGE = select(*_MESSAGE_COLUMNS).where(Message.sender_id == bindparam("sender_id"),
-                                               Message.client_msg_id == bindparam("client_msg_id"))
-_STORED = (insert(Message)
+_OWN_MESSAGE = select(*_MESSAGE_COLUMNS).where(_message.sender_id == bindparam("sender_id"),
+                                               _message.client_msg_id == bindparam("client_msg_id"))
+_STORED = (insert(_messages)
            .values(id=bindparam("p_id"), match_id=bindparam("p_match"), sender_id=bindparam("p_sender"),
                    body=bindparam("p_body"), client_msg_id=bindparam("p_client_msg_id"),
                    created_at=func.clock_timestamp())
-           .on_conflict_do_nothing(index_elements=[Message.sender_id, Message.client_msg_id])
+           .on_conflict_do_nothing(index_elements=[_message.sender_id, _message.client_msg_id])
            .returning(*_MESSAGE_COLUMNS)).cte("stored")
-_TOUCHED = (update(Match).where(Match.id == _STORED.c.match_id)
-            .values(last_message_at=func.greatest(func.coalesce(Match.last_message_at, _STORED.c.created_at),
+_TOUCHED = (update(_matches).where(_match.id == _STORED.c.match_id)
+            .values(last_message_at=func.greatest(func.coalesce(_match.last_message_at, _STORED.c.created_at),
                                                   _STORED.c.created_at))
-            .returning(Match.id)).cte("touched")
+            .returning(_match.id)).cte("touched")
 _INSERT_MESSAGE = select(*_STORED.c).add_cte(_TOUCHED)
-_MESSAGE_IN_MATCH = select(*_MESSAGE_COLUMNS).where(Message.id == bindparam("message_id"),
-                                                    Message.match_id == _MATCH_ID)
-_HISTORY = select(*_MESSAGE_COLUMNS).where(Message.match_id == _MATCH_ID)
-_HISTORY_ORDER = (Message.created_at.desc(), Message.id.desc())
+_MESSAGE_IN_MATCH = select(*_MESSAGE_COLUMNS).where(_message.id == bindparam("message_id"),
+                                                    _message.match_id == _MATCH_ID)
+_HISTORY = select(*_MESSAGE_COLUMNS).where(_message.match_id == _MATCH_ID)
+_HISTORY_ORDER = (_message.created_at.desc(), _message.id.desc())
 _HISTORY_FIRST = _HISTORY.order_by(*_HISTORY_ORDER).limit(bindparam("limit", type_=Integer))
 # the plain bound lets the (match_id, created_at DESC, id) index start at the cursor
 _HISTORY_BEFORE = _HISTORY.where(
-    Message.created_at <= bindparam("before_at"),
-    tuple_(Message.created_at, Message.id) < tuple_(bindparam("before_at"), bindparam("before_id")),
+    _message.created_at <= bindparam("before_at"),
+    tuple_(_message.created_at, _message.id) < tuple_(bindparam("before_at"), bindparam("before_id")),
 ).order_by(*_HISTORY_ORDER).limit(bindparam("limit", type_=Integer))
-_NEW_READ = insert(MatchRead).values(match_id=bindparam("p_match"), user_id=bindparam("p_user"),
-                                     up_to_message_id=bindparam("p_message"), up_to_at=bindparam("p_at"))
+_NEW_READ = insert(_reads).values(match_id=bindparam("p_match"), user_id=bindparam("p_user"),
+                                  up_to_message_id=bindparam("p_message"), up_to_at=bindparam("p_at"))
 _ADVANCE_READ = _NEW_READ.on_conflict_do_update(
-    index_elements=[MatchRead.match_id, MatchRead.user_id],
+    index_elements=[_read.match_id, _read.user_id],
     set_={"up_to_message_id": _NEW_READ.excluded.up_to_message_id, "up_to_at": _NEW_READ.excluded.up_to_at,
           "updated_at": func.now()},
-    where=tuple_(MatchRead.up_to_at, MatchRead.up_to_message_id)
+    where=tuple_(_read.up_to_at, _read.up_to_message_id)
     < tuple_(_NEW_READ.excluded.up_to_at, _NEW_READ.excluded.up_to_message_id),
-).returning(MatchRead.user_id)
+).returning(_read.user_id)
 
 
-def _message(row: Sequence[Any]) -> StoredMessage:
+def _stored_message(row: Sequence[Any]) -> StoredMessage:
     return StoredMessage(*row)
 
 
@@ -116,7 +120,7 @@ async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id
     """The message ``sender_id`` already stored under ``client_msg_id``, if any."""
     params = {"sender_id": sender_id, "client_msg_id": client_msg_id}
     row = (await session.execute(_OWN_MESSAGE, params)).one_or_none()
-    return None if row is None else _message(row)
+    return None if row is None else _stored_message(row)
 
 
 async def insert_message(session: AsyncSession, match_id: uuid.UUID, sender_id: uuid.UUID, body: str,
@@ -131,13 +135,13 @@ async def insert_message(session: AsyncSession, match_id: uuid.UUID, sender_id: 
     params = {"p_id": uuid.uuid4(), "p_match": match_id, "p_sender": sender_id, "p_body": body,
               "p_client_msg_id": client_msg_id}
     row = (await session.execute(_INSERT_MESSAGE, params)).one_or_none()
-    return None if row is None else _message(row)
+    return None if row is None else _stored_message(row)
 
 
 async def message_in_match(session: AsyncSession, match_id: uuid.UUID, message_id: uuid.UUID) -> StoredMessage | None:
     """The message ``message_id`` if it belongs to ``match_id``."""
     row = (await session.execute(_MESSAGE_IN_MATCH, {"message_id": message_id, "match_id": match_id})).one_or_none()
-    return None if row is None else _message(row)
+    return None if row is None else _stored_message(row)
 
 
 async def history(session: AsyncSession, match_id: uuid.UUID, before: StoredMessage | None,
@@ -148,7 +152,7 @@ async def history(session: AsyncSession, match_id: uuid.UUID, before: StoredMess
     else:
         result = await session.execute(_HISTORY_BEFORE, {"match_id": match_id, "limit": limit,
                                                           "before_at": before.created_at, "before_id": before.id})
-    return [_message(row) for row in result.all()]
+    return [_stored_message(row) for row in result.all()]
 
 
 async def advance_read(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, Uuid, bindparam, select, text
+from sqlalchemy import BigInteger, Integer, Table, Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import UserEvent, UserEventCounter
@@ -62,12 +62,13 @@ async def append_many(session: AsyncSession, events: Sequence[tuple[uuid.UUID, s
 
 
 _USER = bindparam("user", type_=Uuid)
-# built once: sync and every connect run them (see domain/social/repository.py on why)
-_AFTER = (select(UserEvent.seq, UserEvent.type, UserEvent.payload)
-          .where(UserEvent.user_id == _USER, UserEvent.seq > bindparam("after", type_=BigInteger))
-          .order_by(UserEvent.seq).limit(bindparam("limit", type_=Integer)))
-_AFTER_UP_TO = _AFTER.where(UserEvent.seq <= bindparam("up_to", type_=BigInteger))
-_LAST_SEQ = select(UserEventCounter.last_seq).where(UserEventCounter.user_id == _USER)
+_event, _counter = cast(Table, UserEvent.__table__).c, cast(Table, UserEventCounter.__table__).c
+# built once, on the tables: sync and every connect run them (domain/social/repository.py says why)
+_AFTER = (select(_event.seq, _event.type, _event.payload)
+          .where(_event.user_id == _USER, _event.seq > bindparam("after", type_=BigInteger))
+          .order_by(_event.seq).limit(bindparam("limit", type_=Integer)))
+_AFTER_UP_TO = _AFTER.where(_event.seq <= bindparam("up_to", type_=BigInteger))
+_LAST_SEQ = select(_counter.last_seq).where(_counter.user_id == _USER)
 
 
 async def after(session: AsyncSession, user_id: uuid.UUID, after_seq: int, limit: int,

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Exists,
     Integer,
     Select,
+    Table,
     Uuid,
     and_,
     bindparam,
@@ -38,18 +39,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from domain.models import Block, Like, Match, Pass, Report, User
 
-# Statements that run on every like, pass, match or chat command are built once, with bound parameters:
-# building one per call costs CPU (construction and its cache key), and CTEs, aliases and EXISTS clauses
-# leave reference cycles that only the cyclic garbage collector frees, pausing the event loop
-# (docs/load.md). Rarer statements are built where they run. A writing statement's own parameters are named
+# Statements that run on every like, pass, match or chat command are built once, with bound parameters, on
+# the tables rather than the mapped classes: building one per call costs CPU (construction and its cache
+# key), and CTEs, aliases and EXISTS clauses leave reference cycles that only the cyclic garbage collector
+# frees, pausing the event loop (docs/load.md); an ORM statement would run the ORM's result loading (and,
+# for an INSERT given parameters, its bulk path), which these plain rows do not need. Rarer statements are
+# built where they run, on the mapped classes. A writing statement's own parameters are named
 # unlike any column of its table ("p_..."): INSERT and UPDATE take a parameter named like a column as a value
 # for that column.
 _ACTOR, _TARGET, _USER = bindparam("actor", type_=Uuid), bindparam("target", type_=Uuid), bindparam("user", type_=Uuid)
 _NOW = bindparam("now", type_=DateTime(timezone=True))
+_users, _likes, _passes = cast(Table, User.__table__), cast(Table, Like.__table__), cast(Table, Pass.__table__)
+_matches, _blocks = cast(Table, Match.__table__), cast(Table, Block.__table__)
+_user, _like, _pass, _match, _block = _users.c, _likes.c, _passes.c, _matches.c, _blocks.c
 
 # -- locks and the clock ---------------------------------------------------------------------------------------
 
@@ -100,8 +105,8 @@ async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser
     return None if row is None else LockedUser(*row)
 
 
-_LOCK_USER_ROW = (select(User.status, User.suspended_until, User.last_pass_undo_at, User.birthdate)
-                  .where(User.id == _USER).with_for_update(key_share=True))
+_LOCK_USER_ROW = (select(_user.status, _user.suspended_until, _user.last_pass_undo_at, _user.birthdate)
+                  .where(_user.id == _USER).with_for_update(key_share=True))
 
 
 _LOCK_LIKE = text("""
@@ -134,16 +139,16 @@ async def lock_user_exclusive(session: AsyncSession, user_id: uuid.UUID) -> None
 
 
 # -- people ----------------------------------------------------------------------------------------------------
-Who = uuid.UUID | ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID]
+Who = uuid.UUID | ColumnElement[uuid.UUID]
 
 
 def _blocked_between(a: Who, b: Who) -> Exists:
-    return exists().where(or_(and_(Block.blocker_id == a, Block.blocked_id == b),
-                              and_(Block.blocker_id == b, Block.blocked_id == a)))
+    return exists().where(or_(and_(_block.blocker_id == a, _block.blocked_id == b),
+                              and_(_block.blocker_id == b, _block.blocked_id == a)))
 
 
 def _active_pass(passer: Who, passee: Who, now: datetime | ColumnElement[datetime]) -> Exists:
-    return exists().where(Pass.passer_id == passer, Pass.passee_id == passee, Pass.expires_at > now)
+    return exists().where(_pass.passer_id == passer, _pass.passee_id == passee, _pass.expires_at > now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +165,10 @@ class Target:
 def _target_select(now: ColumnElement[datetime]) -> Select[Any]:
     """The target (``:target``) as the actor (``:actor``) relates to it, with passes judged at ``now``."""
     return select(
-        User.status, User.suspended_until, _blocked_between(_ACTOR, User.id),
-        _active_pass(_ACTOR, User.id, now),
-        exists().where(Like.liker_id == _ACTOR, Like.likee_id == User.id),
-    ).where(User.id == _TARGET)
+        _user.status, _user.suspended_until, _blocked_between(_ACTOR, _user.id),
+        _active_pass(_ACTOR, _user.id, now),
+        exists().where(_like.liker_id == _ACTOR, _like.likee_id == _user.id),
+    ).where(_user.id == _TARGET)
 
 
 _TARGET_AT = _target_select(_NOW)
@@ -184,7 +189,7 @@ async def target_and_clock(session: AsyncSession, actor_id: uuid.UUID,
     return (None, None) if row is None else (Target(*row[:-1]), row[-1])
 
 
-_USER_STATUS = select(User.status).where(User.id == _USER)
+_USER_STATUS = select(_user.status).where(_user.id == _USER)
 
 
 async def user_status(session: AsyncSession, user_id: uuid.UUID) -> str | None:
@@ -272,21 +277,21 @@ class PendingLike:
 
 
 def _pending_likes() -> Select[Any]:
-    liker = aliased(User, name="liker")
-    mine = aliased(Like, name="mine")
+    liker = _users.alias("liker")
+    mine = _likes.alias("mine")
     return (
-        select(Like.id, Like.liker_id, Like.comment, Like.created_at)
-        .join(liker, liker.id == Like.liker_id)
+        select(_like.id, _like.liker_id, _like.comment, _like.created_at)
+        .join(liker, liker.c.id == _like.liker_id)
         .where(
-            Like.likee_id == _USER,
-            or_(liker.status == "active", and_(liker.status == "suspended", liker.suspended_until <= _NOW)),
-            ~exists().where(Match.user_a == func.least(Like.liker_id, _USER),
-                            Match.user_b == func.greatest(Like.liker_id, _USER)),
-            ~_blocked_between(Like.liker_id, _USER),
-            ~_active_pass(_USER, Like.liker_id, _NOW),
-            ~exists().where(mine.liker_id == _USER, mine.likee_id == Like.liker_id),
+            _like.likee_id == _USER,
+            or_(liker.c.status == "active", and_(liker.c.status == "suspended", liker.c.suspended_until <= _NOW)),
+            ~exists().where(_match.user_a == func.least(_like.liker_id, _USER),
+                            _match.user_b == func.greatest(_like.liker_id, _USER)),
+            ~_blocked_between(_like.liker_id, _USER),
+            ~_active_pass(_USER, _like.liker_id, _NOW),
+            ~exists().where(mine.c.liker_id == _USER, mine.c.likee_id == _like.liker_id),
         )
-        .order_by(Like.created_at.desc(), Like.id.desc())
+        .order_by(_like.created_at.desc(), _like.id.desc())
         .limit(bindparam("limit", type_=Integer))
     )
 
@@ -301,12 +306,12 @@ async def pending_likes(session: AsyncSession, user_id: uuid.UUID, now: datetime
 
 
 # -- passes ----------------------------------------------------------------------------------------------------
-_NEW_PASS = insert(Pass).values(passer_id=_ACTOR, passee_id=_TARGET, created_at=_NOW,
-                                expires_at=bindparam("p_expires_at", type_=DateTime(timezone=True)))
-_UPSERT_PASS = (_NEW_PASS.on_conflict_do_update(index_elements=[Pass.passer_id, Pass.passee_id],
+_NEW_PASS = insert(_passes).values(passer_id=_ACTOR, passee_id=_TARGET, created_at=_NOW,
+                                   expires_at=bindparam("p_expires_at", type_=DateTime(timezone=True)))
+_UPSERT_PASS = (_NEW_PASS.on_conflict_do_update(index_elements=[_pass.passer_id, _pass.passee_id],
                                                 set_={"created_at": _NEW_PASS.excluded.created_at,
                                                       "expires_at": _NEW_PASS.excluded.expires_at})
-                .returning(Pass.expires_at))
+                .returning(_pass.expires_at))
 
 
 async def upsert_pass(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID, now: datetime,
@@ -352,27 +357,28 @@ class MatchRow:
         return at is not None
 
 
-_MATCH_COLUMNS = (Match.id, Match.user_a, Match.user_b, Match.state, Match.matched_at, Match.state_changed_at,
-                  Match.a_dating_confirmed_at, Match.b_dating_confirmed_at, Match.last_message_at)
+_MATCH_COLUMNS = (_match.id, _match.user_a, _match.user_b, _match.state, _match.matched_at, _match.state_changed_at,
+                  _match.a_dating_confirmed_at, _match.b_dating_confirmed_at, _match.last_message_at)
 _LOW, _HIGH = bindparam("low", type_=Uuid), bindparam("high", type_=Uuid)
 _STATES = bindparam("states", expanding=True)
-_INSERT_MATCH = (insert(Match).values(id=bindparam("p_id", type_=Uuid), user_a=_LOW, user_b=_HIGH, state="active",
-                                      matched_at=_NOW, state_changed_at=_NOW)
-                 .on_conflict_do_nothing(index_elements=[Match.user_a, Match.user_b])
+_INSERT_MATCH = (insert(_matches).values(id=bindparam("p_id", type_=Uuid), user_a=_LOW, user_b=_HIGH,
+                                         state="active", matched_at=_NOW, state_changed_at=_NOW)
+                 .on_conflict_do_nothing(index_elements=[_match.user_a, _match.user_b])
                  .returning(*_MATCH_COLUMNS))
-_MEMBER_MATCH = select(*_MATCH_COLUMNS).where(Match.id == bindparam("match_id", type_=Uuid),
-                                              or_(Match.user_a == _USER, Match.user_b == _USER))
+_MEMBER_MATCH = select(*_MATCH_COLUMNS).where(_match.id == bindparam("match_id", type_=Uuid),
+                                              or_(_match.user_a == _USER, _match.user_b == _USER))
 _MEMBER_MATCH_LOCKED = _MEMBER_MATCH.with_for_update(key_share=True)
-_PAIR_MATCH = select(*_MATCH_COLUMNS).where(Match.user_a == _LOW, Match.user_b == _HIGH).with_for_update(key_share=True)
+_PAIR_MATCH = (select(*_MATCH_COLUMNS).where(_match.user_a == _LOW, _match.user_b == _HIGH)
+               .with_for_update(key_share=True))
 _OPEN_MATCHES_OF = (select(*_MATCH_COLUMNS)
-                    .where(or_(Match.user_a == _USER, Match.user_b == _USER), Match.state.in_(_STATES))
-                    .order_by(Match.id).with_for_update(key_share=True))
-_PARTNER = case((Match.user_a == _USER, Match.user_b), else_=Match.user_a)
+                    .where(or_(_match.user_a == _USER, _match.user_b == _USER), _match.state.in_(_STATES))
+                    .order_by(_match.id).with_for_update(key_share=True))
+_PARTNER = case((_match.user_a == _USER, _match.user_b), else_=_match.user_a)
 _LIST_MATCHES = select(*_MATCH_COLUMNS).where(
-    or_(Match.user_a == _USER, Match.user_b == _USER), Match.state.in_(_STATES), ~_blocked_between(_USER, _PARTNER))
-_LIST_MATCHES_ORDER = (Match.matched_at.desc(), Match.id.desc())
+    or_(_match.user_a == _USER, _match.user_b == _USER), _match.state.in_(_STATES), ~_blocked_between(_USER, _PARTNER))
+_LIST_MATCHES_ORDER = (_match.matched_at.desc(), _match.id.desc())
 _LIST_MATCHES_FIRST = _LIST_MATCHES.order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer))
-_LIST_MATCHES_AFTER = (_LIST_MATCHES.where(tuple_(Match.matched_at, Match.id)
+_LIST_MATCHES_AFTER = (_LIST_MATCHES.where(tuple_(_match.matched_at, _match.id)
                                            < tuple_(bindparam("after_at"), bindparam("after_id")))
                        .order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer)))
 

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 from delete_api.collector import Collector
 from delete_api.resources import open_resources
 from delete_api.settings import Settings
+from delete_api.ws_protocol import LeanWebSocketProtocol
 from domain.errors import DomainError
 from rest.errors import CatchAll, domain_error_handler, http_error_handler, internal_error_handler
 from rest.routes import rest_routes
@@ -62,7 +63,7 @@ def all_routes() -> list[BaseRoute]:
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Server options shared by ``serve`` and the tests: socket limits and heartbeats."""
     return {
-        "ws": "websockets-sansio",
+        "ws": LeanWebSocketProtocol,  # uvicorn's websockets-sansio, without the kept handshake
         "ws_max_size": WS_MAX_FRAME,
         "ws_per_message_deflate": False,
         "ws_ping_interval": settings.heartbeat_s,

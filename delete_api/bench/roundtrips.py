@@ -7,8 +7,8 @@ redis-py's own hooks, what each one sends: SQL statements, BEGIN/COMMIT, pool pi
 commands (a pipeline counts once), and how many objects each call left in reference cycles
 (``cyclic_garbage``: only the cyclic collector frees them, and its runs pause the event loop). It prints
 one JSON document: per command, the counts per call, the wall time (median) and the CPU time of this
-process (server and client together, publishing included) per call. The load benchmark's closing note cites these counts; they say where a command's time goes
-before any profile does.
+process (server and client together, publishing included) per call. The load benchmark's closing note
+cites these counts; they say where a command's time goes before any profile does.
 """
 
 from __future__ import annotations

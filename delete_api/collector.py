@@ -1,8 +1,8 @@
 """How a server process runs Python's cyclic garbage collector.
 
 A full collection stops the event loop while it walks every tracked object, and with 1,000 sockets a node
-tracks ~140,000 of them (about 134 per socket: uvicorn's and websockets' protocol objects, the handshake,
-the coroutine chain of the ASGI app). On the 2-core test machine one takes 110-200 ms, and with CPython's
+tracks ~127,000 of them (about 120 per socket: uvicorn's and websockets' protocol objects, the upgrade
+request, the coroutine chain of the ASGI app). On the 2-core test machine one takes 80-200 ms, and with CPython's
 default thresholds (700, 10, 10) they came every 30-50 s per node under the mixed load, because young
 collections promote whatever the commands in flight hold at that moment. Those pauses were the largest
 single cause of the slowest 1 % of deliveries (``docs/load.md``).

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
 
-from sqlalchemy import Table, Uuid, bindparam, case, select
+from sqlalchemy import Uuid, bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Match
+from domain.models import Match, table
 
 PRESENCE_STATES = ("active", "dating", "archived")
 
 _USER = bindparam("user", type_=Uuid)
-_match = cast(Table, Match.__table__).c
+_match = table(Match).c
 # built once, on the table: it runs on every connect and disconnect (domain/social/repository.py says why)
 _PARTNERS = select(case((_match.user_a == _USER, _match.user_b), else_=_match.user_a)).where(
     (_match.user_a == _USER) | (_match.user_b == _USER), _match.state.in_(PRESENCE_STATES))

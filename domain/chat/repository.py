@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import Integer, Select, Table, Uuid, and_, bindparam, exists, func, or_, select, tuple_, update
+from sqlalchemy import Integer, Select, Uuid, and_, bindparam, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Block, Match, MatchRead, Message
+from domain.models import Block, Match, MatchRead, Message, table
 
 Lock = Literal["update", "share"] | None
 
@@ -47,8 +47,7 @@ class StoredMessage:
 # parameters, its bulk path), which these plain rows do not need. A writing statement's parameters are named
 # unlike any column ("p_..."): INSERT and UPDATE take a parameter named like a column of their table as a
 # value for that column.
-_matches, _messages = cast(Table, Match.__table__), cast(Table, Message.__table__)
-_blocks, _reads = cast(Table, Block.__table__), cast(Table, MatchRead.__table__)
+_matches, _messages, _blocks, _reads = table(Match), table(Message), table(Block), table(MatchRead)
 _match, _message, _block, _read = _matches.c, _messages.c, _blocks.c, _reads.c
 _MESSAGE_COLUMNS = (_message.id, _message.match_id, _message.sender_id, _message.body, _message.client_msg_id,
                     _message.created_at)

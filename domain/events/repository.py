@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Table, Uuid, bindparam, select, text
+from sqlalchemy import BigInteger, Integer, Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import UserEvent, UserEventCounter
+from domain.models import UserEvent, UserEventCounter, table
 
 # The counter row is locked until commit, so seq values of one user are assigned in commit order:
 # if seq n is committed, every seq below n is committed too (delivery relies on this to fill gaps).
@@ -62,7 +62,7 @@ async def append_many(session: AsyncSession, events: Sequence[tuple[uuid.UUID, s
 
 
 _USER = bindparam("user", type_=Uuid)
-_event, _counter = cast(Table, UserEvent.__table__).c, cast(Table, UserEventCounter.__table__).c
+_event, _counter = table(UserEvent).c, table(UserEventCounter).c
 # built once, on the tables: sync and every connect run them (domain/social/repository.py says why)
 _AFTER = (select(_event.seq, _event.type, _event.payload)
           .where(_event.user_id == _USER, _event.seq > bindparam("after", type_=BigInteger))

@@ -1,7 +1,7 @@
 """Every ORM model, imported so that ``Base.metadata`` knows all tables."""
 
 from domain.models.auth import RefreshToken, TokenFamily
-from domain.models.base import Base
+from domain.models.base import Base, table
 from domain.models.chat import MatchRead, Message
 from domain.models.events import UserEvent, UserEventCounter
 from domain.models.moderation import ModerationAction, Report
@@ -32,4 +32,5 @@ __all__ = [
     "UserEvent",
     "UserEventCounter",
     "UserTrait",
+    "table",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, Table, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -22,6 +22,11 @@ class Base(DeclarativeBase):
     """Base class of all ORM models; relationships, if any, must be ``lazy="raise"``."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table(model: type[Base]) -> Table:
+    """The model's table, for Core statements built once (no ORM plugin on the hot paths)."""
+    return model.__table__  # type: ignore[return-value]
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,7 +22,6 @@ from sqlalchemy import (
     Exists,
     Integer,
     Select,
-    Table,
     Uuid,
     and_,
     bindparam,
@@ -40,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Block, Like, Match, Pass, Report, User
+from domain.models import Block, Like, Match, Pass, Report, User, table
 
 # Statements that run on every like, pass, match or chat command are built once, with bound parameters, on
 # the tables rather than the mapped classes: building one per call costs CPU (construction and its cache
@@ -52,8 +51,7 @@ from domain.models import Block, Like, Match, Pass, Report, User
 # for that column.
 _ACTOR, _TARGET, _USER = bindparam("actor", type_=Uuid), bindparam("target", type_=Uuid), bindparam("user", type_=Uuid)
 _NOW = bindparam("now", type_=DateTime(timezone=True))
-_users, _likes, _passes = cast(Table, User.__table__), cast(Table, Like.__table__), cast(Table, Pass.__table__)
-_matches, _blocks = cast(Table, Match.__table__), cast(Table, Block.__table__)
+_users, _likes, _passes, _matches, _blocks = table(User), table(Like), table(Pass), table(Match), table(Block)
 _user, _like, _pass, _match, _block = _users.c, _likes.c, _passes.c, _matches.c, _blocks.c
 
 # -- locks and the clock ---------------------------------------------------------------------------------------

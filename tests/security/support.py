@@ -271,6 +271,9 @@ class Private:
 
 
 NUMBER_RE = re.compile(r"-?\d+\.\d{3,}")
+# a timestamp's seconds and fraction ("…T18:00:11.492724Z") read as a number could sit within 0.001 of a
+# coordinate by chance (a clean-clone CI run flagged "11.492724" against a longitude of 11.49218)
+TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 
 
 def leaks_of(text_: str, other: Private, *, allow_identity: bool = False) -> list[str]:
@@ -284,7 +287,7 @@ def leaks_of(text_: str, other: Private, *, allow_identity: bool = False) -> lis
             found.append(f"{other.name}'s email")
         if other.birthdate in text_:
             found.append(f"{other.name}'s birthdate")
-    for number in NUMBER_RE.findall(text_):
+    for number in NUMBER_RE.findall(TIMESTAMP_RE.sub("<time>", text_)):
         value = float(number)
         if abs(value - other.lat) < 0.001 or abs(value - other.lon) < 0.001:
             found.append(f"{other.name}'s exact location ({number})")

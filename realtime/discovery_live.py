@@ -19,8 +19,9 @@ Per process, one ``DiscoveryLive`` (made on the first ``discovery.request``):
   that expired since the last sweep are checked the same way.
 
 Only sockets with open credits (or a request in flight) are kept, so a change
-costs nothing for the others; closed sockets are forgotten at the next pass. A
-fill never waits on a socket: cards go through its bounded outbox.
+costs nothing for the others; a socket that ends is forgotten at once
+(``forget``). A fill never waits on a socket: cards go through its bounded
+outbox.
 """
 
 from __future__ import annotations
@@ -84,6 +85,18 @@ def socket_state(conn: Connection) -> SocketDiscovery:
     return state
 
 
+def forget(conn: Connection) -> None:
+    """The socket ended: drop its discovery state, which refers back to it, here and from the live fills.
+
+    Otherwise the connection and the state form a reference cycle, and the ended socket's objects (its
+    protocol, buffers and tasks) wait for a full garbage collection instead of being freed at once.
+    """
+    state = conn.data.pop(STATE_KEY, None)
+    live = _LIVE.get(conn.res.realtime.hub)
+    if isinstance(state, SocketDiscovery) and live is not None:
+        live.untrack(state)
+
+
 _LIVE: weakref.WeakKeyDictionary[Any, DiscoveryLive] = weakref.WeakKeyDictionary()
 _ATTACHING: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -124,6 +137,10 @@ class DiscoveryLive:
         self._sockets.add(state)
         if state.credits > 0:
             self._schedule_sweep()
+
+    def untrack(self, state: SocketDiscovery) -> None:
+        """Forget a socket that ended."""
+        self._sockets.discard(state)
 
     def _alive(self, state: SocketDiscovery) -> bool:
         conn = state.conn

@@ -13,7 +13,7 @@ from domain.auth import service as auth
 from domain.errors import AccountSuspended, DomainError
 from domain.events import wire
 from domain.outages import is_unavailable
-from realtime import closecodes, frames
+from realtime import closecodes, discovery_live, frames
 from realtime.connection import CatchUp, Connection
 from realtime.presence import Presence
 
@@ -149,3 +149,4 @@ async def serve(websocket: WebSocket, res: Resources, principal: auth.Principal,
     finally:
         await rt.hub.leave(conn)
         await presence.disconnected(conn)
+        discovery_live.forget(conn)  # its state points back at the connection: no reference cycle is left

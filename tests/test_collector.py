@@ -37,3 +37,52 @@ async def test_cycles_are_freed_by_the_scheduled_full_collection_and_defaults_co
         await collector.stop()
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def walked(obj: object) -> bool:
+    """Whether collections still walk ``obj`` (``gc.get_objects`` lists every tracked object that is not frozen)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.node: Node | None = None
+
+
+async def test_survivors_are_frozen_and_the_hourly_deep_collection_frees_cycles_among_them() -> None:
+    """Scheduled collections skip what survived the one before; the deep one walks everything again."""
+    collector = Collector(young_threshold=1_000_000, full_every_s=0.1, deep_every_s=3600)
+    collector.start()
+    try:
+        holder = Holder()
+        holder.node = Node()
+        holder.node.other = Node()
+        holder.node.other.other = holder.node  # a cycle that is still in use
+        gone = weakref.ref(holder.node)
+        assert walked(holder.node)
+        done = collector.full_collections
+        while collector.full_collections < done + 1:
+            await asyncio.sleep(0.05)
+        assert not walked(holder.node)  # it survived a scheduled collection: frozen, out of later walks
+        holder.node = None  # now the frozen cycle is garbage: only a deep collection finds it
+        assert gone() is not None
+        collector.collect_now(deep=True)
+        assert gone() is None
+        assert collector.deep_collections == 1
+    finally:
+        await collector.stop()
+    assert gc.get_freeze_count() == 0
+
+
+async def test_the_deep_collection_comes_on_its_schedule() -> None:
+    collector = Collector(young_threshold=1_000_000, full_every_s=0.05, deep_every_s=0.2)
+    collector.start()
+    try:
+        for _ in range(40):
+            if collector.deep_collections >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert collector.deep_collections >= 1
+        assert collector.full_collections > collector.deep_collections
+    finally:
+        await collector.stop()

@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from delete_api.collector import Collector
+from delete_api.header_timeout import HEADER_TIMEOUT_STATE, HeaderTimeoutProtocol
 from delete_api.resources import open_resources
 from delete_api.settings import Settings
 from delete_api.ws_protocol import LeanWebSocketProtocol
@@ -61,14 +62,18 @@ def all_routes() -> list[BaseRoute]:
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Server options shared by ``serve`` and the tests: socket limits and heartbeats."""
+    """Server options shared by ``serve`` and the tests: socket limits, heartbeats and the header timeout."""
     return {
+        "http": HeaderTimeoutProtocol,  # uvicorn's httptools, closing connections whose headers come too slowly
         "ws": LeanWebSocketProtocol,  # uvicorn's websockets-sansio, without the kept handshake
         "ws_max_size": WS_MAX_FRAME,
         "ws_per_message_deflate": False,
         "ws_ping_interval": settings.heartbeat_s,
         "ws_ping_timeout": settings.heartbeat_s,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+        # the peer address stays the TCP peer: uvicorn would otherwise take X-Forwarded-For from any loopback
+        # peer (FORWARDED_ALLOW_IPS); the login throttle reads a proxy header only if TRUSTED_PROXY_HEADER names it
+        "proxy_headers": False,
     }
 
 
@@ -86,7 +91,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> SocketFir
             if collector is not None:
                 collector.start()
             try:
-                yield {"resources": resources}
+                yield {"resources": resources, HEADER_TIMEOUT_STATE: settings.header_timeout_s}
             finally:
                 if collector is not None:
                     await collector.stop()

@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                  args.workers, time.monotonic() - started)
         from delete_api.app import uvicorn_options
 
-        common = {"host": host, "port": port, "log_level": resolved.log_level, "proxy_headers": True,
+        common = {"host": host, "port": port, "log_level": resolved.log_level,
                   "server_header": False, **uvicorn_options(resolved)}
         if args.workers > 1:
             # workers re-read the environment, so hand them the resolved URLs and secret

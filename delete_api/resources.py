@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +19,7 @@ from delete_api.jobs import interval_s as jobs_interval_s
 from delete_api.settings import Settings
 from domain.auth.passwords import PasswordHasher
 from domain.auth.service import AuthDeps
-from domain.auth.throttle import LoginThrottle
+from domain.auth.throttle import LoginLimits, LoginThrottle
 from domain.auth.tokens import TokenConfig
 from domain.events.log import EventLog
 from domain.events.publisher import Publisher
@@ -53,6 +55,18 @@ class Resources:
     version: str = __version__
 
 
+def login_throttle(settings: Settings, redis: aioredis.Redis, prefix: str) -> LoginThrottle:
+    """The failed-login throttle; its digests of emails and addresses are keyed by a key derived from JWT_SECRET."""
+    assert settings.jwt_secret is not None
+    key = hmac.new(settings.jwt_secret.reveal().encode(), b"delete login throttle", hashlib.sha256).digest()
+    limits = LoginLimits(pair_max=settings.login_max_failures, window_s=settings.login_failure_window_s,
+                         address_max=settings.login_max_failures_per_address,
+                         account_max=settings.login_max_failures_per_account,
+                         account_window_s=settings.login_account_window_s,
+                         known_ttl_s=settings.login_known_address_ttl_s)
+    return LoginThrottle(redis, prefix, key, limits)
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Create the engine, Redis client and services; close them on exit."""
@@ -75,8 +89,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                                access_ttl_s=settings.access_token_ttl_s,
                                refresh_ttl_s=settings.refresh_token_ttl_s)
     auth = AuthDeps(hasher=PasswordHasher(settings.bcrypt_cost), tokens=token_config,
-                    throttle=LoginThrottle(redis, prefix, settings.login_max_failures,
-                                           settings.login_failure_window_s), events=events)
+                    throttle=login_throttle(settings, redis, prefix), events=events)
     settings.media_path.mkdir(parents=True, exist_ok=True)
     storage = LocalMediaStorage(settings.media_path, settings.public_base_url)
     jobs = JobRunner(sessions, events, jobs_interval_s(settings))

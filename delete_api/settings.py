@@ -8,12 +8,14 @@ variable; the CLI prints that line and exits 2 instead of showing a traceback.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 MIN_SECRET_LENGTH = 32
 
 
@@ -74,8 +76,23 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PORT", "8000", "`serve` port (Railway sets it)."),
     Variable("LOG_LEVEL", "info", "debug, info, warning or error."),
     Variable("HEARTBEAT_S", "25", "Seconds between server pings on sockets; a dead peer is dropped within twice that."),
-    Variable("LOGIN_MAX_FAILURES", "5", "Failed logins per account within `LOGIN_FAILURE_WINDOW_S` before 429."),
-    Variable("LOGIN_FAILURE_WINDOW_S", "900", "Window for counting failed logins, seconds."),
+    Variable("HEADER_TIMEOUT_S", "10", "Seconds a connection has to send a request's complete headers (from "
+             "connecting, or from the next request's first byte on a keep-alive connection); then 408 and closed."),
+    Variable("LOGIN_MAX_FAILURES", "5", "Failed logins on one account from one client address within "
+             "`LOGIN_FAILURE_WINDOW_S` before that account and address pair gets 429 (the owner elsewhere does not)."),
+    Variable("LOGIN_FAILURE_WINDOW_S", "900", "Window of the per-pair and per-address failure counts, seconds."),
+    Variable("LOGIN_MAX_FAILURES_PER_ADDRESS", "50", "Failed logins from one client address on any accounts within "
+             "`LOGIN_FAILURE_WINDOW_S` before that address gets 429 (credential stuffing)."),
+    Variable("LOGIN_MAX_FAILURES_PER_ACCOUNT", "100", "Failed logins on one account from any addresses within "
+             "`LOGIN_ACCOUNT_WINDOW_S` before the account gets 429 (distributed guessing), except from addresses "
+             "it logged in from lately."),
+    Variable("LOGIN_ACCOUNT_WINDOW_S", "3600", "Window of the per-account failure count, seconds."),
+    Variable("LOGIN_KNOWN_ADDRESS_TTL_S", "2592000", "How long an address the account logged in from stays exempt "
+             "from the per-address and per-account ceilings (never from the per-pair limit), seconds; 0: never."),
+    Variable("TRUSTED_PROXY_HEADER", "(off)", "Header your reverse proxy sets to the client's address (e.g. "
+             "`X-Forwarded-For`, `X-Real-IP`, `Fly-Client-IP`); of a list the rightmost entry is used, a malformed "
+             "value falls back to the peer. Off: the TCP peer, and client-sent headers are ignored. Set it only "
+             "behind a proxy that always sets or appends that header."),
 )
 
 
@@ -98,8 +115,14 @@ class Settings:
     port: int = 8000
     log_level: str = "info"
     heartbeat_s: int = 25
+    header_timeout_s: int = 10
     login_max_failures: int = 5
     login_failure_window_s: int = 900
+    login_max_failures_per_address: int = 50
+    login_max_failures_per_account: int = 100
+    login_account_window_s: int = 3600
+    login_known_address_ttl_s: int = 30 * 86400
+    trusted_proxy_header: str | None = None
     photo_max_bytes: int = 10 * 1024 * 1024
     photo_max_pixels: int = 40_000_000
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -176,8 +199,14 @@ class Settings:
             port=_int(get, "PORT", 8000, 0, 65535),
             log_level=log_level,
             heartbeat_s=_int(get, "HEARTBEAT_S", 25, 1, 300),
+            header_timeout_s=_int(get, "HEADER_TIMEOUT_S", 10, 1, 300),
             login_max_failures=_int(get, "LOGIN_MAX_FAILURES", 5, 1, 1000),
             login_failure_window_s=_int(get, "LOGIN_FAILURE_WINDOW_S", 900, 1, 86400),
+            login_max_failures_per_address=_int(get, "LOGIN_MAX_FAILURES_PER_ADDRESS", 50, 1, 100_000),
+            login_max_failures_per_account=_int(get, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 100, 1, 100_000),
+            login_account_window_s=_int(get, "LOGIN_ACCOUNT_WINDOW_S", 3600, 1, 7 * 86400),
+            login_known_address_ttl_s=_int(get, "LOGIN_KNOWN_ADDRESS_TTL_S", 30 * 86400, 0, 365 * 86400),
+            trusted_proxy_header=_header_name(get, "TRUSTED_PROXY_HEADER"),
         )
 
 
@@ -192,6 +221,19 @@ def _int(get: object, name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _header_name(get: object, name: str) -> str | None:
+    """An HTTP header name (lower case), or None when unset."""
+    raw = get(name)  # type: ignore[operator]
+    if raw is None:
+        return None
+    if not HEADER_NAME_RE.fullmatch(raw):
+        raise SettingsError(f"{name} must be an HTTP header name such as X-Forwarded-For, got {raw!r}")
+    if raw.lower() == "forwarded":
+        raise SettingsError(f"{name}: the Forwarded header's for= syntax is not read; use X-Forwarded-For, "
+                            "X-Real-IP or your platform's client-IP header")
+    return str(raw).lower()
 
 
 def to_asyncpg_url(url: str) -> str:

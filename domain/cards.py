@@ -3,16 +3,18 @@
 ``{"user_id","display_name","age","distance_km","photos","prompts","badges",
 "compatibility":{"score","summary"}}`` and never email, birthdate, exact
 location or moderation data. Cards are built in batches with one query per
-kind of data (not per person). Distances are rounded to whole kilometres and
-never shown below 1 km, so nobody can be located by trilateration.
+kind of data (not per person). Distances are measured between the two people's
+grid cells (the only locations stored, ``domain/location/grid.py``), rounded to
+whole kilometres and never shown below 1 km, so moving oneself in small steps
+reveals nothing finer than the other person's cell. A caller can withhold the
+distance of some people (``matches.list`` does for matches no longer active).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,25 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compatibility.scoring import score_from_distance, summary_for
 from domain.compatibility.traits import NEUTRAL, TRAIT_KEYS
+from domain.location.distance import display_distance, distance_km
 from domain.photos.storage import MediaStorage
 from domain.profiles.age import age_on
 from domain.profiles.rules import badges_in_quiz_order
-
-EARTH_RADIUS_KM = 6371.0088
-
-
-def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) -> float | None:
-    """Great-circle distance between two (lat, lon) points, or None if either is unknown."""
-    if a is None or b is None:
-        return None
-    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
-def display_distance(km: float | None) -> int | None:
-    """Whole kilometres, at least 1: never finer than 1 km."""
-    return None if km is None else max(1, round(km))
 
 
 def traits_distance(a: Sequence[float] | None, b: Sequence[float] | None) -> float:
@@ -64,8 +51,12 @@ WHERE u.id = ANY(:ids)
 
 
 async def load_cards(session: AsyncSession, viewer_id: uuid.UUID, user_ids: Sequence[uuid.UUID],
-                     storage: MediaStorage, today: date | None = None) -> dict[uuid.UUID, dict[str, Any]]:
-    """Cards of ``user_ids`` as seen by ``viewer_id`` (missing users are left out), in one query."""
+                     storage: MediaStorage, today: date | None = None,
+                     no_distance: Collection[uuid.UUID] = ()) -> dict[uuid.UUID, dict[str, Any]]:
+    """Cards of ``user_ids`` as seen by ``viewer_id`` (missing users are left out), in one query.
+
+    The cards of ``no_distance`` carry ``distance_km: null``.
+    """
     if not user_ids:
         return {}
     today = today or datetime.now(UTC).date()
@@ -79,7 +70,7 @@ async def load_cards(session: AsyncSession, viewer_id: uuid.UUID, user_ids: Sequ
         row = rows.get(user_id)
         if row is None:
             continue
-        point = (row.lat, row.lon) if row.lat is not None else None
+        point = (row.lat, row.lon) if row.lat is not None and user_id not in no_distance else None
         score = score_from_distance(traits_distance(viewer_traits, row.traits))
         photos = json.loads(row.photos) if isinstance(row.photos, str) else row.photos
         prompts = json.loads(row.prompts) if isinstance(row.prompts, str) else row.prompts

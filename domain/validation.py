@@ -6,11 +6,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.quoting import listed, quote
+
 
 def validation_details(exc: ValidationError) -> dict[str, Any]:
-    """``{"fields": {dotted.path: reason}}`` from a pydantic error."""
+    """``{"fields": {dotted.path: reason}}`` from a pydantic error (each step of a path quoted: unknown field
+    names and map keys are the client's)."""
     fields: dict[str, str] = {}
     for err in exc.errors(include_url=False, include_input=False):
-        path = ".".join(str(p) for p in err["loc"]) or "body"
+        path = ".".join(quote(p) for p in err["loc"]) or "body"
         fields.setdefault(path, err["msg"])
-    return {"fields": fields}
+    return {"fields": listed(fields)}

@@ -32,6 +32,7 @@ from domain.auth.service import Principal
 from domain.errors import DomainError, RateLimited
 from domain.events import wire
 from domain.events.log import EventLog
+from domain.quoting import quote
 from domain.validation import validation_details
 from realtime import frames
 from realtime.closecodes import ABUSE, INTERNAL_ERROR, SLOW_CONSUMER, TOKEN_EXPIRED
@@ -245,7 +246,7 @@ class Connection:
         command = REGISTRY.commands.get(frame.type)
         if command is None:
             self.push(frames.reply_error(frame.ref, {"code": "bad_request",
-                                                     "message": f"unknown command type {frame.type!r}"}))
+                                                     "message": f"unknown command type {quote(frame.type)!r}"}))
             return
         if command.role is not None and self.principal.role != command.role:
             self.push(frames.reply_error(frame.ref, {"code": "forbidden",

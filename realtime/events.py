@@ -58,7 +58,9 @@ class Card(EventData):
     user_id: str
     display_name: str
     age: int
-    distance_km: int | None = Field(description="rounded to whole km; null when either side has no location")
+    distance_km: int | None = Field(description="between the two people's ~1 km grid cells, rounded to whole km, "
+                                                "at least 1; null when either side has no location and on the "
+                                                "card of a match that is no longer active or dating")
     photos: list[CardPhoto]
     prompts: list[CardPrompt]
     badges: list[str]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.events.wire import dumps
+from domain.quoting import quote
 
 Ref = str | int | None
 MAX_REF_LENGTH = 128
@@ -82,7 +83,7 @@ def _surrogate_paths(value: object, path: str) -> list[str]:
             found.append(path or "data")
     elif isinstance(value, dict):
         for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
+            child = f"{path}.{quote(key)}" if path else quote(key)
             if _has_lone_surrogate(key):
                 found.append(child)
             else:

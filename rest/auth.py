@@ -11,6 +11,7 @@ from domain.photos.storage import MediaStorage
 from domain.profiles.service import get_me
 from domain.transaction import unit_of_work
 from rest.body import read_json
+from rest.client_address import client_address
 from rest.context import resources
 from rest.schemas import LoginIn, RefreshIn, SignupIn
 
@@ -43,7 +44,8 @@ async def login(request: Request) -> Response:
     body = await read_json(request, LoginIn)
     res = resources(request)
     async with unit_of_work(res.sessions) as session:
-        issued = await auth.login(session, res.auth, email=body.email, password=body.password)
+        issued = await auth.login(session, res.auth, email=body.email, password=body.password,
+                                  address=client_address(request, res.settings.trusted_proxy_header))
         reply = await _tokens_body(session, res.storage, issued)
     return JSONResponse(reply, headers=NO_STORE)
 

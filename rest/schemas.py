@@ -17,7 +17,9 @@ class Strict(BaseModel):
 class SignupIn(Strict):
     email: str = Field(max_length=254, examples=["ada@example.com"])
     password: str = Field(description="8 to 128 characters; every character counts (see README).")
-    display_name: str = Field(examples=["Ada"])
+    display_name: str = Field(examples=["Ada"], description="1 to 50 characters after trimming and collapsing "
+                              "spaces: letters of one script, digits, single spaces and ' - . · (no emoji, "
+                              "invisible or bidi characters); the rule of me.update (docs/security.md)")
     birthdate: date = Field(description="YYYY-MM-DD; you must be 18 or older.")
 
 
@@ -31,6 +33,8 @@ class RefreshIn(Strict):
 
 
 class Location(BaseModel):
+    """The centre of the person's ~1 km grid cell (the exact point is never stored)."""
+
     lat: float
     lon: float
 

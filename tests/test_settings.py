@@ -40,6 +40,8 @@ def test_secrets_never_show_in_repr() -> None:
     ({"PORT": "70000"}, "PORT"),
     ({"ACCESS_TOKEN_TTL_S": "-5"}, "ACCESS_TOKEN_TTL_S"),
     ({"PUBLIC_BASE_URL": "ftp://x"}, "PUBLIC_BASE_URL"),
+    ({"HEADER_TIMEOUT_S": "0"}, "HEADER_TIMEOUT_S"),
+    ({"HEADER_TIMEOUT_S": "2.5"}, "HEADER_TIMEOUT_S"),
 ])
 def test_bad_settings_fail_with_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
     """Each bad value raises one line that names its variable."""

@@ -19,6 +19,7 @@ from domain.events.log import EventLog
 from domain.models import User
 from domain.profiles.age import ADULT_AGE, age_on
 from domain.profiles.view import rfc3339
+from domain.text.names import check_display_name, clean_display_name
 
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f.]+(\.[^@\s\x00-\x1f.]+)+$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -65,8 +66,9 @@ def validate_signup(email: str, password: str, display_name: str, birthdate: dat
         problems["email"] = "must be a valid email address"
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         problems["password"] = f"must be {MIN_LENGTH} to {MAX_LENGTH} characters"
-    if not 1 <= len(display_name) <= 50 or CONTROL_RE.search(display_name):
-        problems["display_name"] = "must be 1 to 50 characters without control characters"
+    name_problem, _ = check_display_name(display_name)  # the same rule as me.update (domain/text/names.py)
+    if name_problem:
+        problems["display_name"] = name_problem
     if birthdate > today:
         problems["birthdate"] = "must be in the past"
     elif age_on(birthdate, today) < ADULT_AGE:
@@ -88,7 +90,7 @@ async def signup(session: AsyncSession, deps: AuthDeps, *, email: str, password:
                  birthdate: date, today: date | None = None) -> IssuedTokens:
     """Create an adult's account and log them in."""
     email = email.strip()
-    display_name = display_name.strip()
+    display_name = clean_display_name(display_name)
     problems = validate_signup(email, password, display_name, birthdate, today or datetime.now(UTC).date())
     if problems:
         raise ValidationFailed("; ".join(f"{k}: {v}" for k, v in problems.items()), {"fields": problems})
@@ -106,19 +108,22 @@ def effective_status(user: User, now: datetime) -> str:
     return user.status
 
 
-async def login(session: AsyncSession, deps: AuthDeps, *, email: str, password: str) -> IssuedTokens:
-    """Check credentials (same answer and cost for unknown email and wrong password) and log in."""
+async def login(session: AsyncSession, deps: AuthDeps, *, email: str, password: str, address: str) -> IssuedTokens:
+    """Check credentials (same answer and cost for unknown email and wrong password) and log in.
+
+    ``address`` is the client's address; failures are throttled per account and address (``throttle``).
+    """
     email = email.strip()
-    await deps.throttle.check(email)
+    await deps.throttle.check(email, address)
     lookup = len(email) <= 254 and not CONTROL_RE.search(email) and email.isprintable()
     user = await repo.user_by_email(session, email) if lookup else None  # odd input: an unknown email
     if user is not None and user.status == "deleted":
         user = None
     ok = await deps.hasher.verify(password, user.password_hash if user is not None else None)
     if not ok or user is None:
-        await deps.throttle.failed(email)
+        await deps.throttle.failed(email, address)
         raise InvalidCredentials("email or password is wrong")
-    await deps.throttle.succeeded(email)
+    await deps.throttle.succeeded(email, address)
     now = datetime.now(UTC)
     status = effective_status(user, now)
     if status in ("suspended", "banned"):

@@ -1,17 +1,37 @@
-"""Failed-login throttling per account, counted in Redis.
+"""Failed-login throttling, counted in Redis per (account, address) pair, per address and per account.
 
-After ``max_failures`` failed logins on one email within ``window_s`` seconds,
-further attempts on that email get ``rate_limited`` until the window ends,
-whatever the password. Unknown emails are counted the same way, so the
-throttle does not reveal which accounts exist. A successful login clears the
-count. If Redis is unreachable the throttle lets logins through (bcrypt still
-bounds guessing) and logs a warning: availability over a second lock.
+Three fixed-window counters, each window started by its first failure (defaults in ``LoginLimits``):
+
+- **pair**: one email from one client address, 5 failures per 15 min. A stranger guessing someone's
+  password locks out only their own address; the owner logging in from theirs is not affected.
+- **address**: one client address across every email, 50 failures per 15 min (credential stuffing).
+- **account**: one email across every address, 100 failures per hour (distributed guessing).
+
+Every failure counts toward all three. A full counter answers ``rate_limited`` (whatever the password) with
+the longest remaining window among the full counters that apply. An address from which the account logged
+in successfully within ``known_ttl_s`` (30 days) is exempt from the address and account ceilings, never
+from the pair limit: a botnet cannot lock the owner out at home, and a neighbour behind the same NAT who
+stuffs credentials does not lock out the people who already log in from there.
+
+A successful login clears the pair counter only. The address counter stays (else a stuffer could reset it
+by logging into an account of their own now and then) and so does the account counter (else every login of
+the owner would hand a distributed attack a fresh hour).
+
+Unknown emails are counted exactly like known ones (nothing is looked up), so the throttle does not reveal
+which accounts exist. Keys hold HMAC-SHA256 digests of the normalised email and of the address (keyed with
+a server secret: an IPv4 address is easy to recover from a plain hash), never the raw values; an IPv6
+address counts per /64, the block one subscriber usually gets. If Redis is unreachable the throttle lets
+logins through (bcrypt still bounds guessing) and logs a warning: availability over a second lock.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -20,50 +40,115 @@ from domain.errors import RateLimited
 
 log = logging.getLogger("domain.auth.throttle")
 
+IPV6_BLOCK_BITS = 64
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """How many failures each counter allows, and for how long."""
+
+    pair_max: int = 5
+    window_s: int = 900  # the pair and address windows
+    address_max: int = 50
+    account_max: int = 100
+    account_window_s: int = 3600
+    known_ttl_s: int = 30 * 86400  # 0: no address is ever exempt
+
+
+@dataclass(frozen=True)
+class _Keys:
+    pair: str
+    address: str
+    account: str
+    known: str
+
+
+def address_bucket(address: str) -> str:
+    """The unit an address is counted in: an IPv4 address or an IPv6 /64 (other text as given)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_BLOCK_BITS), strict=False))
+    return str(ip)
+
 
 class LoginThrottle:
-    """Counts failures per normalised email under ``prefix``."""
+    """Counts failed logins under ``prefix``; ``key`` keys the digests of emails and addresses."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str, max_failures: int, window_s: int) -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str, key: bytes, limits: LoginLimits) -> None:
         self.redis = redis
         self.prefix = prefix
-        self.max_failures = max_failures
-        self.window_s = window_s
+        self.key = key
+        self.limits = limits
 
-    def _key(self, email: str) -> str:
-        digest = hashlib.sha256(email.strip().casefold().encode()).hexdigest()[:40]
-        return f"{self.prefix}login-fail:{digest}"
+    def _digest(self, label: str, value: str) -> str:
+        message = label.encode() + b"\0" + value.encode("utf-8", "surrogatepass")
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:32]
 
-    async def check(self, email: str) -> None:
-        """Raise ``RateLimited`` if this account has too many recent failures."""
-        key = self._key(email)
+    def _keys(self, email: str, address: str) -> _Keys:
+        account = self._digest("email", email.strip().casefold())
+        where = self._digest("address", address_bucket(address))
+        fail = f"{self.prefix}login-fail:"
+        return _Keys(pair=f"{fail}pair:{account}:{where}", address=f"{fail}addr:{where}",
+                     account=f"{fail}acct:{account}", known=f"{self.prefix}login-known:{account}:{where}")
+
+    async def check(self, email: str, address: str) -> None:
+        """Raise ``RateLimited`` if a counter that applies to this attempt is full."""
+        keys = self._keys(email, address)
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.get(key)
-                pipe.ttl(key)
-                count, ttl = await pipe.execute()
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for key in (keys.pair, keys.address, keys.account):
+                    pipe.get(key)
+                    pipe.ttl(key)
+                pipe.exists(keys.known)
+                replies = await pipe.execute()
         except RedisError as exc:
             log.warning("login throttle unavailable (%s); allowing the attempt", type(exc).__name__)
             return
-        if count is not None and int(count) >= self.max_failures:
-            raise RateLimited("too many failed logins; try again later",
-                              retry_after_s=ttl if ttl and ttl > 0 else self.window_s)
+        wait = self._wait(replies)
+        if wait > 0:
+            raise RateLimited("too many failed logins; try again later", retry_after_s=wait)
 
-    async def failed(self, email: str) -> None:
-        """Record one failed attempt."""
-        key = self._key(email)
+    def _wait(self, replies: list[Any]) -> int:
+        """Seconds until every full counter that applies has ended its window (0: not throttled)."""
+        limits, known = self.limits, bool(replies[6])
+        counters = ((limits.pair_max, limits.window_s, True),
+                    (limits.address_max, limits.window_s, not known),
+                    (limits.account_max, limits.account_window_s, not known))
+        wait = 0
+        for index, (most, window, applies) in enumerate(counters):
+            count, ttl = replies[2 * index], replies[2 * index + 1]
+            if applies and count is not None and int(count) >= most:
+                wait = max(wait, ttl if ttl > 0 else window)
+        return wait
+
+    async def failed(self, email: str, address: str) -> None:
+        """Record one failed attempt on every counter."""
+        keys = self._keys(email, address)
+        windows = ((keys.pair, self.limits.window_s), (keys.address, self.limits.window_s),
+                   (keys.account, self.limits.account_window_s))
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                # SET NX starts the window on the first failure (EXPIRE NX needs Redis 7; this works on 6.2 too)
-                pipe.set(key, 0, ex=self.window_s, nx=True)
-                pipe.incr(key)
+                for key, window in windows:
+                    # SET NX starts the window on the first failure (EXPIRE NX needs Redis 7; this works on 6.2)
+                    pipe.set(key, 0, ex=window, nx=True)
+                    pipe.incr(key)
                 await pipe.execute()
         except RedisError as exc:
             log.warning("login throttle unavailable (%s); failure not counted", type(exc).__name__)
 
-    async def succeeded(self, email: str) -> None:
-        """Forget the failures of an account that just logged in."""
+    async def succeeded(self, email: str, address: str) -> None:
+        """Clear the pair's failures and remember the address as one the account logs in from."""
+        keys = self._keys(email, address)
         try:
-            await self.redis.delete(self._key(email))
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(keys.pair)
+                if self.limits.known_ttl_s > 0:
+                    pipe.set(keys.known, 1, ex=self.limits.known_ttl_s)
+                await pipe.execute()
         except RedisError as exc:
             log.warning("login throttle unavailable (%s)", type(exc).__name__)

@@ -10,6 +10,7 @@ import uuid
 
 from domain.errors import Conflict, ValidationFailed
 from domain.models.chat import MAX_BODY_CHARS, MAX_CLIENT_MSG_ID_CHARS
+from domain.text.bidi import refuse_direction_formatting
 
 # Messages only in these states (CONTRACT section 3 "Matches"); unmatched and deleted are closed.
 OPEN_STATES = frozenset({"active", "archived", "dating"})
@@ -41,13 +42,18 @@ def _storable(text: str) -> bool:
 
 
 def check_body(body: str) -> str:
-    """The body as sent, if it is 1 to 2,000 characters and not blank; else ``validation_error``."""
+    """The body as sent, if it is 1 to 2,000 characters, not blank and not reordering itself; else ``validation_error``.
+
+    Emoji, zero-width joiners and variation selectors are kept; bidi embeddings, overrides and isolates
+    (``domain/text/bidi.py``) are refused.
+    """
     if len(body) > MAX_BODY_CHARS:
         raise ValidationFailed.field("body", f"at most {MAX_BODY_CHARS} characters")
     if is_blank(body):
         raise ValidationFailed.field("body", "must not be empty or only whitespace")
     if not _storable(body):
         raise ValidationFailed.field("body", "contains characters that cannot be stored (NUL or lone surrogates)")
+    refuse_direction_formatting("body", body)
     return body
 
 

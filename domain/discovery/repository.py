@@ -17,7 +17,9 @@ in, each in that gender's partial GiST index of migration 0004 on
 the viewer's age". The first three dimensions are ``earth_point(lat, lon)``, the cube
 of migration 0001's index, and the box's are ``earth_box(earth_point(lat, lon), r)``.
 The exact distance test is the haversine in plain arithmetic with the radius that
-``domain/cards.py`` uses, so the filter and the distance on the card agree; the box
+``domain/location/distance.py`` uses, between the stored cell centres (the only
+locations stored, see ``domain/location/grid.py``), so the filter and the distance
+on the card agree and neither is finer than a cell; the box
 radius is widened by the ratio of ``earth()``'s radius to that one so the box
 always contains the circle.
 """
@@ -34,10 +36,10 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.cards import EARTH_RADIUS_KM
 from domain.compatibility.scoring import MAX_DISTANCE
 from domain.compatibility.traits import NEUTRAL, TRAIT_KEYS
 from domain.discovery import ranking
+from domain.location.distance import EARTH_RADIUS_KM
 from domain.models.users import GENDERS
 
 BLANKS = "E' \\t\\n\\r'"  # what counts as blank around a bio, as ranking.BLANKS

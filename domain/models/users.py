@@ -63,8 +63,13 @@ class User(Base):
     age_min: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="18")
     age_max: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="99")
     max_distance_km: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="50")
+    # The centre of the person's ~1 km grid cell, never the exact point: the users_location_cell trigger of
+    # migration 0005 snaps whatever is written (domain/location/grid.py).
     lat: Mapped[float | None] = mapped_column(Double)
     lon: Mapped[float | None] = mapped_column(Double)
+    # When the location last changed cell (at most 10, oldest first): domain/location/moves.py
+    location_moves: Mapped[list[datetime]] = mapped_column(ARRAY(DateTime(timezone=True)), nullable=False,
+                                                           server_default="{}")
     role: Mapped[str] = mapped_column(String(16), nullable=False, server_default="user")
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
     suspended_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -16,10 +16,14 @@ from typing import Any
 
 from domain.compatibility.traits import TRAIT_KEYS, TRAITS
 from domain.errors import ValidationFailed
+from domain.location.grid import snap
 from domain.models.profiles import MAX_ANSWER_CHARS
 from domain.models.users import GENDERS
+from domain.quoting import listed, quote
+from domain.text import names
+from domain.text.bidi import direction_problem
 
-DISPLAY_NAME_MAX = 50
+DISPLAY_NAME_MAX = names.MAX_CHARS
 BIO_MAX = 500
 AGE_MIN, AGE_MAX = 18, 99
 DISTANCE_MIN_KM, DISTANCE_MAX_KM = 1, 500
@@ -37,16 +41,19 @@ BADGE_ORDER = {badge: i for i, t in enumerate(TRAITS) for badge in (t.low, t.hig
 
 
 def fail(fields: Mapping[str, str]) -> ValidationFailed:
-    """One ``ValidationFailed`` naming every field of ``fields``."""
-    return ValidationFailed("; ".join(f"{name}: {reason}" for name, reason in fields.items()), {"fields": dict(fields)})
+    """One ``ValidationFailed`` naming every field of ``fields`` (the first 20 of a flood of them)."""
+    shown = listed(fields)
+    return ValidationFailed("; ".join(f"{name}: {reason}" for name, reason in shown.items()), {"fields": shown})
 
 
 def _bad_character(text: str, allowed: str = "") -> str | None:
     """Why ``text`` cannot be stored, or None.
 
     Control characters (NUL would also be refused by PostgreSQL), line and
-    paragraph separators, and lone surrogates (not encodable as UTF-8) are
-    refused; format characters such as the emoji zero-width joiner are fine.
+    paragraph separators, lone surrogates (not encodable as UTF-8) and the
+    bidi embeddings, overrides and isolates that reorder what others see
+    (``domain/text/bidi.py``) are refused; other format characters, such as
+    the emoji zero-width joiner, are fine.
     """
     for char in text:
         if char in allowed:
@@ -57,7 +64,7 @@ def _bad_character(text: str, allowed: str = "") -> str | None:
                 else "must not contain control characters other than line breaks and tabs"
         if category == "Cs":
             return "must be valid Unicode text"
-    return None
+    return direction_problem(text)
 
 
 def check_text(value: object, *, minimum: int, maximum: int, allowed: str = "") -> tuple[str | None, str]:
@@ -84,7 +91,7 @@ def check_fields(names: list[str]) -> None:
     """Refuse an empty update and any field that is unknown or read-only."""
     if not names:
         raise fail({"data": f"send at least one of {', '.join(EDITABLE)}"})
-    problems = {name: ("read-only" if name in READ_ONLY else "unknown field")
+    problems = {quote(name): ("read-only" if name in READ_ONLY else "unknown field")
                 for name in names if name not in EDITABLE}
     if problems:
         raise fail(problems)
@@ -99,7 +106,10 @@ class AgeBounds:
 
 
 def check_update(patch: Mapping[str, Any], stored: AgeBounds) -> dict[str, Any]:
-    """Validate a ``me.update`` patch; return the column values to write (``location`` → ``lat``/``lon``)."""
+    """Validate a ``me.update`` patch; return the column values to write.
+
+    ``location`` becomes ``lat``/``lon`` of its grid cell's centre (``domain/location/grid.py``).
+    """
     check_fields(list(patch))
     problems: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -107,7 +117,7 @@ def check_update(patch: Mapping[str, Any], stored: AgeBounds) -> dict[str, Any]:
         if value is None and name not in NULLABLE:
             problems[name] = "may not be null"
     if "display_name" in patch and "display_name" not in problems:
-        reason, text = check_text(patch["display_name"], minimum=1, maximum=DISPLAY_NAME_MAX)
+        reason, text = names.check_display_name(patch["display_name"])  # the same rule as at signup
         if reason:
             problems["display_name"] = reason
         values["display_name"] = text
@@ -155,8 +165,10 @@ def _check_location(location: object, problems: dict[str, str]) -> dict[str, Any
         problems["location.lat"] = "must be a number from -90 to 90"
     if not _is_number(lon) or not -180 <= lon <= 180:
         problems["location.lon"] = "must be a number from -180 to 180"
-    return {"lat": float(lat), "lon": float(lon)} if "location.lat" not in problems \
-        and "location.lon" not in problems else {}
+    if "location.lat" in problems or "location.lon" in problems:
+        return {}
+    cell_lat, cell_lon = snap(float(lat), float(lon))  # only the cell's centre is ever stored
+    return {"lat": cell_lat, "lon": cell_lon}
 
 
 def _check_ages(patch: Mapping[str, Any], stored: AgeBounds, values: dict[str, Any],
@@ -196,7 +208,7 @@ def check_quiz(answers: object) -> dict[str, int]:
     problems: dict[str, str] = {}
     for key in answers:
         if key not in TRAIT_KEYS:
-            problems[f"answers.{key}"] = "unknown trait"
+            problems[f"answers.{quote(key)}"] = "unknown trait"
     for key in TRAIT_KEYS:
         if key not in answers:
             problems[f"answers.{key}"] = "required"

@@ -19,12 +19,14 @@ from domain.compatibility.traits import TRAITS
 from domain.discovery.signals import profile_changed
 from domain.errors import NotFound, PromptLimit
 from domain.events.log import EventLog
+from domain.location import moves
 from domain.models import User
 from domain.photos.service import list_photos
 from domain.photos.storage import MediaStorage
 from domain.profiles import repository as repo
 from domain.profiles import rules
 from domain.profiles.view import full_profile
+from domain.quoting import quote
 
 
 def _prompt_views(rows: list[tuple[str, str, str]]) -> list[dict[str, str]]:
@@ -64,9 +66,22 @@ async def update_me(session: AsyncSession, storage: MediaStorage, events: EventL
     rules.check_fields(list(patch))  # before any I/O: an unknown field needs no row
     user = await _user(session, user_id, for_update=True)  # age_min/age_max are checked against the stored pair
     values = rules.check_update(patch, rules.AgeBounds(user.age_min, user.age_max))
+    if "lat" in values:
+        _apply_move(user, values, datetime.now(UTC))
     user = await repo.update_user(session, user_id, values)
     profile_changed(session, events, user_id)
     return await _me(session, storage, user)
+
+
+def _apply_move(user: User, values: dict[str, Any], now: datetime) -> None:
+    """Count a change of cell in ``values`` (raises ``RateLimited`` past the limits); drop one that is no change."""
+    previous = (user.lat, user.lon) if user.lat is not None and user.lon is not None else None
+    wanted = (values["lat"], values["lon"]) if values["lat"] is not None else None
+    history = moves.check_move(previous, wanted, user.location_moves, now)
+    if history is None:
+        del values["lat"], values["lon"]
+    else:
+        values["location_moves"] = history
 
 
 async def prompt_catalog(session: AsyncSession) -> dict[str, Any]:
@@ -83,7 +98,7 @@ async def answer_prompt(session: AsyncSession, user_id: uuid.UUID, prompt_id: st
     """Answer a prompt (again: replaces the answer); at most three answered. Replies with all answers."""
     text = rules.check_answer(answer)
     if not await repo.prompt_exists(session, prompt_id):
-        raise NotFound("no such prompt", {"prompt_id": prompt_id})
+        raise NotFound("no such prompt", {"prompt_id": quote(prompt_id)})
     await _user(session, user_id, for_update=True)  # concurrent answers of one user count one at a time
     if await repo.count_other_answers(session, user_id, prompt_id) >= rules.MAX_PROMPTS:
         raise PromptLimit(f"you already answered {rules.MAX_PROMPTS} prompts; delete one first",
@@ -95,7 +110,7 @@ async def answer_prompt(session: AsyncSession, user_id: uuid.UUID, prompt_id: st
 async def delete_prompt(session: AsyncSession, user_id: uuid.UUID, prompt_id: str) -> dict[str, Any]:
     """Remove one of the caller's answers (not_found if it was not answered); replies with the rest."""
     if not await repo.delete_answer(session, user_id, prompt_id):
-        raise NotFound("you have not answered that prompt", {"prompt_id": prompt_id})
+        raise NotFound("you have not answered that prompt", {"prompt_id": quote(prompt_id)})
     return await list_prompts(session, user_id)
 
 

@@ -50,7 +50,8 @@ async def list_matches(session: AsyncSession, storage: MediaStorage, user_id: uu
     wanted = list(dict.fromkeys(states)) if states else list(rules.DEFAULT_LIST_STATES)
     rows = await repo.list_matches(session, user_id, wanted, after, limit + 1)
     page = rows[:limit]
-    cards = await load_cards(session, user_id, [m.partner(user_id) for m in page], storage)
+    hidden = {m.partner(user_id) for m in page if m.state not in rules.DISTANCE_STATES}
+    cards = await load_cards(session, user_id, [m.partner(user_id) for m in page], storage, no_distance=hidden)
     items = [{
         "id": str(m.id), "state": m.state, "matched_at": rfc3339(m.matched_at),
         "user": cards[m.partner(user_id)],

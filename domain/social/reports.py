@@ -14,11 +14,12 @@ from domain.moderation.feed import report_for_feed
 from domain.profiles.view import rfc3339
 from domain.social import repository as repo
 from domain.social.blocks import block_in
+from domain.text.bidi import refuse_direction_formatting
 from domain.transaction import after_commit
 
 
 def clean_details(details: str | None) -> str | None:
-    """Details as stored: trimmed, blank means none, at most 1,000 characters."""
+    """Details as stored: trimmed, blank means none, at most 1,000 characters, nothing that reorders the text."""
     if details is None or not details.strip():
         return None
     details = details.strip()
@@ -26,6 +27,7 @@ def clean_details(details: str | None) -> str | None:
         raise ValidationFailed.field("details", f"at most {MAX_DETAILS_CHARS} characters")
     if "\x00" in details or any(0xD800 <= ord(ch) <= 0xDFFF for ch in details):
         raise ValidationFailed.field("details", "contains characters that cannot be stored")
+    refuse_direction_formatting("details", details)
     return details
 
 

@@ -17,6 +17,7 @@ from typing import Literal
 from domain.errors import CommentRequired, Conflict, DailyLimitReached, RateLimited, SpamDetected, ValidationFailed
 from domain.models.social import MAX_COMMENT_CHARS
 from domain.profiles.view import rfc3339
+from domain.text.bidi import refuse_direction_formatting
 
 # -- likes (CONTRACT section 3 "Likes") -------------------------------------------------------------------------
 DAILY_LIKE_LIMIT = 10  # per UTC day
@@ -62,6 +63,9 @@ TRANSITIONS: dict[tuple[str, Action], str] = {
     ("dating", "delete"): "deleted",
 }
 OPEN_STATES = frozenset({"active", "archived", "dating"})
+# A partner's card shows a distance only while the match is active (or dating): an unmatched, archived or
+# deleted match's card carries distance_km null, so a former partner cannot follow someone's moves.
+DISTANCE_STATES = frozenset({"active", "dating"})
 
 
 def next_state(state: str, action: Action) -> str:
@@ -117,7 +121,10 @@ def normalise_comment(text: str) -> str:
 
 
 def clean_comment(comment: str | None) -> str | None:
-    """The comment as stored: surrounding whitespace removed; blank means none. Unstorable text is refused."""
+    """The comment as stored: surrounding whitespace removed; blank means none.
+
+    Unstorable text, and text that reorders itself on screen (bidi overrides, ``domain/text/bidi.py``), is refused.
+    """
     if comment is None:
         return None
     comment = comment.strip()
@@ -125,6 +132,7 @@ def clean_comment(comment: str | None) -> str | None:
         return None
     if "\x00" in comment or any(0xD800 <= ord(ch) <= 0xDFFF for ch in comment):
         raise ValidationFailed.field("comment", "contains characters that cannot be stored (NUL or lone surrogates)")
+    refuse_direction_formatting("comment", comment)
     return comment
 
 

@@ -35,9 +35,11 @@ class UpdateIn(CommandInput):
     model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False})
 
     display_name: StrictStr | None = Field(default=None, description=f"1-{rules.DISPLAY_NAME_MAX} characters "
-                                           "after trimming, no control characters or line breaks")
+                                           "after trimming and collapsing spaces; letters of one script, digits, "
+                                           "single spaces and ' - . · (no emoji, invisible or bidi characters; "
+                                           "docs/security.md)")
     bio: StrictStr | None = Field(default=None, description=f"at most {rules.BIO_MAX} characters; line breaks "
-                                  "allowed; \"\" clears it")
+                                  "allowed, bidi overrides/isolates not; \"\" clears it")
     gender: StrictStr | None = Field(default=None, description=f"{GENDER_LIST}; null clears it")
     interested_in: list[StrictStr] | None = Field(default=None, description=f"genders ({GENDER_LIST}) without "
                                                   "repeats; [] is allowed but makes the profile undiscoverable")
@@ -46,7 +48,9 @@ class UpdateIn(CommandInput):
     age_max: StrictInt | None = Field(default=None, description=f"{rules.AGE_MIN}-{rules.AGE_MAX}, >= age_min")
     max_distance_km: StrictInt | None = Field(default=None, description=f"{rules.DISTANCE_MIN_KM}-"
                                               f"{rules.DISTANCE_MAX_KM}")
-    location: LocationIn | None = Field(default=None, description="{lat, lon}; null clears it")
+    location: LocationIn | None = Field(default=None, description="{lat, lon}; null clears it. Kept as the centre "
+                                        "of its ~1 km grid cell; a change of cell at most 10 times an hour and "
+                                        "never faster than 1,000 km/h (rate_limited with retry_after_s)")
 
 
 class PromptIn(CommandInput):
@@ -76,6 +80,8 @@ class Reply(BaseModel):
 
 
 class LocationOut(Reply):
+    """The centre of the ~1 km grid cell the sent location fell in: the exact point is never stored."""
+
     lat: float
     lon: float
 

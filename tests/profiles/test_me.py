@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.location.grid import snap
 from domain.models import User
 from realtime.client import ClientError
 from tests.profiles.conftest import Signals, call, client, refused
@@ -35,7 +36,7 @@ async def test_me_get_is_the_full_own_profile(server: RunningServer, engine: Asy
     assert user["id"] == person.key and user["email"] == person.email
     assert (user["display_name"], user["age"], user["gender"], user["interested_in"]) == (
         "Noor", 31, "nonbinary", ["woman"])
-    assert user["location"] == {"lat": 48.85, "lon": 2.35}
+    assert user["location"] == dict(zip(("lat", "lon"), snap(48.85, 2.35), strict=True))  # the ~1 km cell's centre
     assert user["created_at"].endswith("Z")
     assert [p["position"] for p in user["photos"]] == [0, 1]
     assert set(user["photos"][0]) == {"id", "url", "thumb_url", "position", "width", "height"}
@@ -71,10 +72,11 @@ async def test_me_update_changes_and_persists(server: RunningServer, engine: Asy
     assert (user["display_name"], user["bio"], user["gender"]) == ("Robin", "Climber.\nCook.", "man")
     assert user["interested_in"] == ["man", "nonbinary"]
     assert (user["age_min"], user["age_max"], user["max_distance_km"]) == (30, 45, 500)
-    assert user["location"] == {"lat": -33.87, "lon": 151.21}
+    cell = snap(-33.87, 151.21)
+    assert user["location"] == {"lat": cell[0], "lon": cell[1]}  # only the ~1 km cell's centre is kept
     async with engine.connect() as conn:
         row = (await conn.execute(select(User.display_name, User.lat).where(User.id == person.id))).one()
-    assert tuple(row) == ("Robin", -33.87)
+    assert tuple(row) == ("Robin", cell[0])
 
 
 async def test_null_location_and_gender_clear_them(server: RunningServer, person: Person) -> None:

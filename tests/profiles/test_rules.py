@@ -8,6 +8,7 @@ import pytest
 
 from domain.compatibility.traits import TRAIT_KEYS
 from domain.errors import ValidationFailed
+from domain.location.grid import snap
 from domain.profiles import rules
 
 STORED = rules.AgeBounds(age_min=25, age_max=40)
@@ -25,7 +26,7 @@ def problems(patch: dict[str, Any], stored: rules.AgeBounds = STORED) -> dict[st
 @pytest.mark.parametrize(("patch", "values"), [
     ({"display_name": "  Ada  "}, {"display_name": "Ada"}),
     ({"display_name": "x" * 50}, {"display_name": "x" * 50}),
-    ({"display_name": "Zoë 👩\u200d🚀"}, {"display_name": "Zoë 👩\u200d🚀"}),  # joiner is a format char, fine
+    ({"display_name": "José   María"}, {"display_name": "José María"}),  # runs of spaces collapse (text/names.py)
     ({"bio": ""}, {"bio": ""}),
     ({"bio": "line one\nline two\tend"}, {"bio": "line one\nline two\tend"}),
     ({"bio": "b" * 500}, {"bio": "b" * 500}),
@@ -39,11 +40,12 @@ def problems(patch: dict[str, Any], stored: rules.AgeBounds = STORED) -> dict[st
     ({"age_min": 50, "age_max": 60}, {"age_min": 50, "age_max": 60}),  # both sent: stored pair ignored
     ({"max_distance_km": 1}, {"max_distance_km": 1}),
     ({"max_distance_km": 500}, {"max_distance_km": 500}),
-    ({"location": {"lat": -90, "lon": 180.0}}, {"lat": -90.0, "lon": 180.0}),
+    ({"location": {"lat": -90, "lon": 180.0}}, dict(zip(("lat", "lon"), snap(-90.0, 180.0), strict=True))),
+    ({"location": {"lat": 52.52, "lon": 13.405}}, dict(zip(("lat", "lon"), snap(52.52, 13.405), strict=True))),
     ({"location": None}, {"lat": None, "lon": None}),
 ])
 def test_accepted_updates(patch: dict[str, Any], values: dict[str, Any]) -> None:
-    """Values inside every bound are accepted and cleaned (trimmed, canonical gender order, lat/lon columns)."""
+    """Values inside every bound are accepted and cleaned (trimmed, canonical gender order, lat/lon of the cell)."""
     assert rules.check_update(patch, STORED) == values
 
 
@@ -54,6 +56,9 @@ def test_accepted_updates(patch: dict[str, Any], values: dict[str, Any]) -> None
     ({"display_name": "Ada\nLovelace"}, "display_name"),
     ({"display_name": "Ada\x00"}, "display_name"),
     ({"display_name": "Ada\u2028Lovelace"}, "display_name"),
+    ({"display_name": "Zoë 👩\u200d🚀"}, "display_name"),  # no emoji or joiners in names (docs/security.md)
+    ({"display_name": "Eve\u202enimdA"}, "display_name"),
+    ({"bio": "see \u202egpj.exe"}, "bio"),
     ({"display_name": None}, "display_name"),
     ({"bio": "b" * 501}, "bio"),
     ({"bio": "nul\x00byte"}, "bio"),
@@ -118,7 +123,7 @@ def test_prompt_answers_accepted(answer: str, cleaned: str) -> None:
     assert rules.check_answer(answer) == cleaned
 
 
-@pytest.mark.parametrize("answer", ["", "   ", "a" * 301, "nul\x00", "\ud800"])
+@pytest.mark.parametrize("answer", ["", "   ", "a" * 301, "nul\x00", "\ud800", "kind \u2066to\u2069 waiters"])
 def test_prompt_answers_refused(answer: str) -> None:
     """Empty (after trimming), over 300 characters or unstorable answers are refused on ``answer``."""
     with pytest.raises(ValidationFailed) as info:

@@ -29,6 +29,7 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.compatibility.traits import TRAIT_KEYS
+from domain.location.grid import snap
 from realtime.client import Closed
 from realtime.registry import REGISTRY
 from rest.openapi import OPERATIONS
@@ -55,13 +56,14 @@ DETAILS_MARKER = f"REPORTTEXT-{secrets.token_hex(6)}"
 T = 10.0
 
 # distinct, precise and far from the Berlin default of the factory, so no other test's people show up as cards
-PROFILES: dict[str, tuple[str, float, float, str]] = {  # name -> (birthdate, lat, lon, role)
+# name -> (birthdate, lat, lon, role); latitudes 1.3 km or more apart, so that no two share a ~1 km grid band
+PROFILES: dict[str, tuple[str, float, float, str]] = {
     "alice": ("1991-03-07", 48.13719, 11.57623, "user"),
     "bob": ("1993-08-21", 48.15234, 11.60871, "user"),
     "carol": ("1989-11-02", 48.10987, 11.52346, "user"),
     "dan": ("1990-06-15", 48.16652, 11.49218, "user"),
     "erin": ("1994-02-27", 48.12476, 11.63319, "user"),
-    "mo": ("1985-09-12", 48.14411, 11.55597, "moderator"),
+    "mo": ("1985-09-12", 48.18123, 11.55597, "moderator"),
 }
 
 
@@ -112,7 +114,9 @@ async def make_party(engine: AsyncEngine, name: str) -> Party:
     person = await make_person(engine, name=name.title(), role=role)
     await execute(engine, "UPDATE users SET birthdate = :b, lat = :lat, lon = :lon WHERE id = :u",
                   b=date.fromisoformat(birthdate), lat=lat, lon=lon, u=person.id)
-    return Party(name, Private(name, person.email, birthdate, lat, lon), person, user_id=str(person.id))
+    # the server keeps only the ~1 km cell's centre (docs/security.md "Location privacy"): that is what must not leak
+    cell_lat, cell_lon = snap(lat, lon)
+    return Party(name, Private(name, person.email, birthdate, cell_lat, cell_lon), person, user_id=str(person.id))
 
 
 async def connect(stack: AsyncExitStack, server: RunningServer, party: Party, token: str) -> RecordingCommands:

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,12 +85,14 @@ class Node:
 class Nodes:
     """N server processes on one database and one Redis; index them like a list."""
 
-    def __init__(self, count: int, *, database_url: str, redis_url: str, root: Path, heartbeat_s: int = 25) -> None:
+    def __init__(self, count: int, *, database_url: str, redis_url: str, root: Path, heartbeat_s: int = 25,
+                 extra_env: Mapping[str, str] | None = None) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.database_url = database_url
         self.redis_url = redis_url
         self.heartbeat_s = heartbeat_s
+        self.extra_env = dict(extra_env or {})  # further service variables, e.g. HEADER_TIMEOUT_S
         self.nodes = [Node(i, free_port(), root / f"node-{i}.log") for i in range(count)]
 
     def __getitem__(self, index: int) -> Node:
@@ -114,6 +116,7 @@ class Nodes:
             LOG_LEVEL="info",
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         return env
 
     def _spawn(self, node: Node) -> None:
@@ -205,9 +208,10 @@ class Nodes:
 
 @asynccontextmanager
 async def running_nodes(count: int, *, database_url: str, redis_url: str, root: Path,
-                        heartbeat_s: int = 25) -> AsyncIterator[Nodes]:
+                        heartbeat_s: int = 25, extra_env: Mapping[str, str] | None = None) -> AsyncIterator[Nodes]:
     """Start ``count`` nodes, yield them, and always stop every one of them afterwards."""
-    nodes = Nodes(count, database_url=database_url, redis_url=redis_url, root=root, heartbeat_s=heartbeat_s)
+    nodes = Nodes(count, database_url=database_url, redis_url=redis_url, root=root, heartbeat_s=heartbeat_s,
+                  extra_env=extra_env)
     try:
         await nodes.start()
         yield nodes

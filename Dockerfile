@@ -8,6 +8,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY delete_api ./delete_api
 COPY domain ./domain
+COPY infra ./infra
 COPY rest ./rest
 COPY realtime ./realtime
 COPY migrations ./migrations

@@ -50,7 +50,7 @@ class SocketFirst:
 
 def all_routes() -> list[BaseRoute]:
     """REST, the socket and the moderators' page (importing the commands package fills the command registry)."""
-    import realtime.commands  # noqa: F401
+    import realtime.commands  # noqa: F401 - importing registers every command handler
     from realtime.asyncapi import asyncapi_json, asyncapi_page
     from realtime.endpoint import ws_endpoint
     from rest.moderation_page import moderation_routes
@@ -91,7 +91,8 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> SocketFir
             if collector is not None:
                 collector.start()
             try:
-                yield {"resources": resources, HEADER_TIMEOUT_STATE: settings.header_timeout_s}
+                yield {"rest": resources.rest, "realtime": resources.realtime,
+                       HEADER_TIMEOUT_STATE: settings.header_timeout_s}
             finally:
                 if collector is not None:
                     await collector.stop()

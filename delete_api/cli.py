@@ -1,4 +1,4 @@
-"""The ``delete-api`` command: serve, migrate, create-moderator, seed, bench."""
+"""The ``delete-api`` command: serve, migrate, create-moderator, seed, jobs."""
 
 from __future__ import annotations
 
@@ -117,14 +117,6 @@ def build_parser() -> argparse.ArgumentParser:
     mod.add_argument("--promote", action="store_true", help="promote the existing user with this email")
     mod.add_argument("--display-name", default="Moderator", help="display name (default: Moderator)")
     mod.set_defaults(handler=cmd_create_moderator)
-
-    from delete_api.bench import add_parser as add_bench_parser  # argparse only; the benchmark loads on use
-
-    add_bench_parser(sub)
-
-    from delete_api.bench.discovery import add_parser as add_discovery_bench_parser  # `bench discovery`
-
-    add_discovery_bench_parser(sub)
 
     from delete_api.seed import add_parser as add_seed_parser
 

@@ -41,6 +41,7 @@ def _ping_with_the_begin(engine: AsyncEngine) -> None:
     pinged with ``SELECT 1``.
     """
     dialect = engine.sync_engine.dialect
+    assert isinstance(dialect, DefaultDialect)  # asyncpg's dialect, like every concrete one, is a DefaultDialect
 
     def do_ping(dbapi_connection: Any) -> bool:
         if dbapi_connection.autocommit:
@@ -49,7 +50,7 @@ def _ping_with_the_begin(engine: AsyncEngine) -> None:
             await_(dbapi_connection._start_transaction())
         return True
 
-    dialect.do_ping = do_ping  # type: ignore[method-assign]
+    dialect.do_ping = do_ping  # type: ignore[method-assign]  # patching this engine's dialect instance on purpose
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -36,6 +36,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     _header_timer: asyncio.TimerHandle | None = None
     _request_begun = False
 
+    # asyncio.Protocol takes any BaseTransport; uvicorn's protocols (and so this one) are given a Transport
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_header_timer()

@@ -86,12 +86,12 @@ async def run_once(settings: Settings) -> int:
 
     from delete_api.database import make_engine, make_sessionmaker
     from domain.events.log import EventLog
-    from domain.events.publisher import Publisher
+    from infra.redis_publisher import RedisPublisher
 
     assert settings.database_url is not None and settings.redis_url is not None
     engine = make_engine(settings.database_url.reveal(), pool_size=1)
     redis = aioredis.Redis.from_url(settings.redis_url.reveal(), socket_timeout=5, socket_connect_timeout=3)
-    publisher = Publisher(redis)
+    publisher = RedisPublisher(redis)
     try:
         events = EventLog(publisher, str(settings.extra.get("redis_prefix", "delete:")))
         return await archive_all(make_sessionmaker(engine), events)

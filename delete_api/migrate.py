@@ -8,16 +8,21 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from delete_api.settings import to_asyncpg_url
+
 log = logging.getLogger("delete_api.migrate")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
-    """An Alembic config pointing at our migrations and ``database_url`` (plain postgresql:// form)."""
+    """An Alembic config pointing at our migrations and ``database_url`` (plain postgresql:// form).
+
+    The migrations' environment gets the URL in SQLAlchemy's asyncpg form, so it needs nothing of ours.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["database_url"] = database_url
+    config.attributes["database_url"] = to_asyncpg_url(database_url)
     return config
 
 

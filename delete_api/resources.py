@@ -1,4 +1,4 @@
-"""Process-wide resources created by the app's lifespan and handed to the transports."""
+"""Process-wide resources created by the app's lifespan: each transport's declared dependencies, built here."""
 
 from __future__ import annotations
 
@@ -17,42 +17,31 @@ from delete_api.database import make_engine, make_sessionmaker
 from delete_api.jobs import JobRunner
 from delete_api.jobs import interval_s as jobs_interval_s
 from delete_api.settings import Settings
-from domain.auth.passwords import PasswordHasher
+from domain.auth.passwords import PasswordHasher, hashing_pool
 from domain.auth.service import AuthDeps
-from domain.auth.throttle import LoginLimits, LoginThrottle
 from domain.auth.tokens import TokenConfig
+from domain.discovery.signals import discovery_channel
 from domain.events.log import EventLog
-from domain.events.publisher import Publisher
 from domain.photos.storage import LocalMediaStorage, MediaStorage
+from infra.login_throttle import LoginLimits, LoginThrottle
+from infra.redis_publisher import RedisPublisher
+from infra.typing_throttle import TypingThrottle
+from realtime.deps import RealtimeDeps, SocketConfig
+from realtime.discovery_live import SWEEP_S, DiscoveryLive
 from realtime.hub import Hub
 from realtime.presence import Presence
+from rest.deps import RestConfig, RestDeps
 
 REDIS_POOL_SIZE = 64
 
 
 @dataclass
-class Realtime:
-    """The socket machinery of this process."""
-
-    hub: Hub
-    events: EventLog
-    presence: Presence
-    publisher: Publisher
-
-
-@dataclass
 class Resources:
-    """Everything a request or socket message may need, created once per process."""
+    """What the lifespan made: the two transports' dependencies and what the root itself closes."""
 
     settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    redis: aioredis.Redis
-    auth: AuthDeps
-    storage: MediaStorage
-    redis_prefix: str
-    realtime: Realtime
-    version: str = __version__
+    rest: RestDeps
+    realtime: RealtimeDeps
 
 
 def login_throttle(settings: Settings, redis: aioredis.Redis, prefix: str) -> LoginThrottle:
@@ -67,45 +56,85 @@ def login_throttle(settings: Settings, redis: aioredis.Redis, prefix: str) -> Lo
     return LoginThrottle(redis, prefix, key, limits)
 
 
+def _redis_client(url: str) -> aioredis.Redis:
+    # a blocking pool: a burst (hundreds of sockets closing at once) waits for a connection instead of failing
+    return aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_POOL_SIZE, timeout=5, socket_timeout=5, socket_connect_timeout=3,
+        health_check_interval=15))
+
+
+def _rest_deps(settings: Settings, common: _Common) -> RestDeps:
+    config = RestConfig(version=__version__, public_base_url=settings.public_base_url,
+                        photo_max_bytes=settings.photo_max_bytes, photo_max_pixels=settings.photo_max_pixels,
+                        trusted_proxy_header=settings.trusted_proxy_header)
+    return RestDeps(config=config, sessions=common.sessions, auth=common.auth, storage=common.storage,
+                    events=common.events, engine=common.engine, redis=common.redis)
+
+
+def _realtime_deps(settings: Settings, common: _Common, redis_url: str) -> RealtimeDeps:
+    prefix = common.events.prefix
+    hub = Hub(lambda: aioredis.Redis.from_url(redis_url, socket_connect_timeout=3, health_check_interval=10), prefix)
+    presence = Presence(common.redis, prefix, common.events, common.sessions,
+                        ttl_s=float(settings.extra.get("presence_ttl_s", 60)))
+    live = DiscoveryLive(common.sessions, common.storage, hub, discovery_channel(prefix),
+                         sweep_s=float(settings.extra.get("discovery_sweep_s", SWEEP_S)))
+    config = SocketConfig(heartbeat_s=settings.heartbeat_s, allowed_origins=frozenset(settings.allowed_origins),
+                          own_origin=settings.public_base_url, version=__version__)
+    return RealtimeDeps(config=config, sessions=common.sessions, auth=common.auth, storage=common.storage,
+                        events=common.events, hub=hub, presence=presence, discovery=live,
+                        typing=TypingThrottle(common.redis, prefix))
+
+
+@dataclass
+class _Common:
+    """What both transports share."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+    events: EventLog
+    auth: AuthDeps
+    storage: MediaStorage
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Create the engine, Redis client and services; close them on exit."""
+    """Create the engine, Redis client, hashing threads and services; close them on exit."""
     assert settings.database_url is not None and settings.redis_url is not None
     assert settings.jwt_secret is not None
     engine = make_engine(settings.database_url.reveal())
     redis_url = settings.redis_url.reveal()
-    # a blocking pool: a burst (hundreds of sockets closing at once) waits for a connection instead of failing
-    redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
-        redis_url, max_connections=REDIS_POOL_SIZE, timeout=5, socket_timeout=5, socket_connect_timeout=3,
-        health_check_interval=15))
+    redis = _redis_client(redis_url)
     prefix = str(settings.extra.get("redis_prefix", "delete:"))
-    publisher = Publisher(redis)
+    publisher = RedisPublisher(redis)
     events = EventLog(publisher, prefix)
     sessions = make_sessionmaker(engine)
-    hub = Hub(lambda: aioredis.Redis.from_url(redis_url, socket_connect_timeout=3, health_check_interval=10), prefix)
-    presence = Presence(redis, prefix, events, sessions, ttl_s=float(settings.extra.get("presence_ttl_s", 60)))
-    realtime = Realtime(hub=hub, events=events, presence=presence, publisher=publisher)
     token_config = TokenConfig(secret=settings.jwt_secret.reveal(), algorithm=settings.jwt_algorithm,
                                access_ttl_s=settings.access_token_ttl_s,
                                refresh_ttl_s=settings.refresh_token_ttl_s)
-    auth = AuthDeps(hasher=PasswordHasher(settings.bcrypt_cost), tokens=token_config,
+    hashing = hashing_pool()
+    auth = AuthDeps(hasher=PasswordHasher(settings.bcrypt_cost, hashing), tokens=token_config,
                     throttle=login_throttle(settings, redis, prefix), events=events)
     settings.media_path.mkdir(parents=True, exist_ok=True)
     storage = LocalMediaStorage(settings.media_path, settings.public_base_url)
+    common = _Common(engine=engine, sessions=sessions, redis=redis, events=events, auth=auth, storage=storage)
+    realtime = _realtime_deps(settings, common, redis_url)
     jobs = JobRunner(sessions, events, jobs_interval_s(settings))
-    await hub.start()
-    await presence.start()
+    await realtime.hub.start()
+    await realtime.presence.start()
+    await realtime.discovery.start()
     jobs.start()
     try:
-        yield Resources(settings=settings, engine=engine, sessions=sessions, redis=redis,
-                        auth=auth, storage=storage, redis_prefix=prefix, realtime=realtime)
+        yield Resources(settings=settings, rest=_rest_deps(settings, common), realtime=realtime)
     finally:
         await jobs.stop()
-        await presence.stop()
-        await hub.stop()
+        await realtime.discovery.stop()
+        await realtime.presence.stop()
+        await realtime.hub.stop()
         await publisher.close()
         await redis.aclose()
         await engine.dispose()
+        hashing.shutdown(wait=False, cancel_futures=True)
 
 
 def random_prefix() -> str:

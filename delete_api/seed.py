@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from domain.auth.passwords import PasswordHasher
 from domain.compatibility.scoring import badges, vector
@@ -72,9 +72,9 @@ NAMES = {
     "nonbinary": ("Alex", "Sam", "Charlie", "Robin", "Jules", "Kai", "River", "Sascha", "Eden", "Noa", "Quinn",
                   "Ari", "Jamie", "Luca", "Sky"),
 }
-GENDERS = (("woman", 48), ("man", 47), ("nonbinary", 5))
+GENDERS: tuple[tuple[str, int], ...] = (("woman", 48), ("man", 47), ("nonbinary", 5))
 # what each gender is interested in, with weights: mutual-ish, mostly but not only heterosexual
-INTERESTS = {
+INTERESTS: dict[str, tuple[tuple[tuple[str, ...], int], ...]] = {
     "man": ((("woman",), 85), (("man",), 9), (("woman", "man"), 4), (("woman", "man", "nonbinary"), 2)),
     "woman": ((("man",), 83), (("woman",), 10), (("man", "woman"), 5), (("man", "woman", "nonbinary"), 2)),
     "nonbinary": ((("woman", "man", "nonbinary"), 55), (("woman", "nonbinary"), 15), (("man", "nonbinary"), 15),
@@ -148,8 +148,12 @@ class SeedResult:
     logins: list[Profile]
 
 
-def _weighted(rng: random.Random, choices: Sequence[tuple[object, int]]) -> object:
-    values, weights = zip(*choices, strict=True)
+T = TypeVar("T")
+
+
+def _weighted(rng: random.Random, choices: Sequence[tuple[T, int]]) -> T:
+    values = [value for value, _ in choices]
+    weights = [weight for _, weight in choices]
     return rng.choices(values, weights=weights)[0]
 
 
@@ -223,7 +227,7 @@ def generate(rng: random.Random, count: int, start: int, prompt_ids: Sequence[st
         people.append(Profile(
             id=uuid.UUID(int=rng.getrandbits(128), version=4), email=f"{_ascii(name)}.{i}@{EMAIL_DOMAIN}",
             display_name=name, city=city, birthdate=_birthdate(rng, age, today), bio=bio, gender=gender,
-            interested_in=tuple(_weighted(rng, INTERESTS[gender])),  # type: ignore[arg-type]
+            interested_in=_weighted(rng, INTERESTS[gender]),
             age_min=age_min, age_max=age_max, max_distance_km=rng.choice(MAX_DISTANCES), lat=lat, lon=lon,
             status=status, suspended_until=suspended_until, deleted_at=deleted_at, last_active_at=last_active,
             created_at=created, answers=answers, photos=photos, prompts=prompts))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -152,36 +152,16 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate every variable; raise ``SettingsError`` on the first bad one."""
-        env = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            return value.strip() if value is not None and value.strip() != "" else None
-
-        database_url = get("DATABASE_URL")
-        if database_url is not None:
-            to_asyncpg_url(database_url)  # validates
-        redis_url = get("REDIS_URL")
-        if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
-        jwt_secret = get("JWT_SECRET")
-        if jwt_secret is not None and len(jwt_secret) < MIN_SECRET_LENGTH:
-            raise SettingsError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters long")
-        if jwt_secret is None and database_url is not None:
-            raise SettingsError("JWT_SECRET is required when DATABASE_URL is set (at least 32 characters)")
-        algorithm = (get("JWT_ALGORITHM") or "HS256").upper()
-        if algorithm not in JWT_ALGORITHMS:
-            raise SettingsError(f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}")
-        log_level = (get("LOG_LEVEL") or "info").lower()
-        if log_level not in ("debug", "info", "warning", "error"):
-            raise SettingsError("LOG_LEVEL must be debug, info, warning or error")
-        public_base_url = (get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
-        if urlsplit(public_base_url).scheme not in ("http", "https"):
-            raise SettingsError("PUBLIC_BASE_URL must be an http:// or https:// URL")
-        origins = tuple(o.strip().rstrip("/") for o in (get("ALLOWED_ORIGINS") or "").split(",") if o.strip())
-        for origin in origins:
-            if urlsplit(origin).scheme not in ("http", "https"):
-                raise SettingsError(f"ALLOWED_ORIGINS entry {origin!r} must be an http(s) origin")
+        get = _reader(os.environ if env is None else env)
+        database_url = _database_url(get)
+        redis_url = _redis_url(get)
+        jwt_secret = _jwt_secret(get, database_url)
+        algorithm = _choice(get, "JWT_ALGORITHM", "HS256", str.upper, JWT_ALGORITHMS,
+                            f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}")
+        log_level = _choice(get, "LOG_LEVEL", "info", str.lower, ("debug", "info", "warning", "error"),
+                            "LOG_LEVEL must be debug, info, warning or error")
+        public_base_url = _public_base_url(get)
+        origins = _allowed_origins(get)
         media = get("MEDIA_DIR")
         return cls(
             database_url=Secret(database_url) if database_url else None,
@@ -210,8 +190,68 @@ class Settings:
         )
 
 
-def _int(get: object, name: str, default: int, low: int, high: int) -> int:
-    raw = get(name)  # type: ignore[operator]
+Getter = Callable[[str], str | None]
+
+
+def _reader(env: Mapping[str, str]) -> Getter:
+    """A lookup of ``env`` that trims values and treats blank ones as unset."""
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value is not None and value.strip() != "" else None
+
+    return get
+
+
+def _database_url(get: Getter) -> str | None:
+    database_url = get("DATABASE_URL")
+    if database_url is not None:
+        to_asyncpg_url(database_url)  # validates
+    return database_url
+
+
+def _redis_url(get: Getter) -> str | None:
+    redis_url = get("REDIS_URL")
+    if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+    return redis_url
+
+
+def _jwt_secret(get: Getter, database_url: str | None) -> str | None:
+    jwt_secret = get("JWT_SECRET")
+    if jwt_secret is not None and len(jwt_secret) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters long")
+    if jwt_secret is None and database_url is not None:
+        raise SettingsError("JWT_SECRET is required when DATABASE_URL is set (at least 32 characters)")
+    return jwt_secret
+
+
+def _choice(get: Getter, name: str, default: str, normalise: Callable[[str], str], allowed: tuple[str, ...],
+            error: str) -> str:
+    """One of ``allowed`` after ``normalise`` (upper or lower case), ``default`` when unset."""
+    value = normalise(get(name) or default)
+    if value not in allowed:
+        raise SettingsError(error)
+    return value
+
+
+def _public_base_url(get: Getter) -> str:
+    public_base_url = (get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+    if urlsplit(public_base_url).scheme not in ("http", "https"):
+        raise SettingsError("PUBLIC_BASE_URL must be an http:// or https:// URL")
+    return public_base_url
+
+
+def _allowed_origins(get: Getter) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in (get("ALLOWED_ORIGINS") or "").split(",") if o.strip())
+    for origin in origins:
+        if urlsplit(origin).scheme not in ("http", "https"):
+            raise SettingsError(f"ALLOWED_ORIGINS entry {origin!r} must be an http(s) origin")
+    return origins
+
+
+def _int(get: Getter, name: str, default: int, low: int, high: int) -> int:
+    raw = get(name)
     if raw is None:
         return default
     try:
@@ -223,9 +263,9 @@ def _int(get: object, name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def _header_name(get: object, name: str) -> str | None:
+def _header_name(get: Getter, name: str) -> str | None:
     """An HTTP header name (lower case), or None when unset."""
-    raw = get(name)  # type: ignore[operator]
+    raw = get(name)
     if raw is None:
         return None
     if not HEADER_NAME_RE.fullmatch(raw):
@@ -233,7 +273,7 @@ def _header_name(get: object, name: str) -> str | None:
     if raw.lower() == "forwarded":
         raise SettingsError(f"{name}: the Forwarded header's for= syntax is not read; use X-Forwarded-For, "
                             "X-Real-IP or your platform's client-IP header")
-    return str(raw).lower()
+    return raw.lower()
 
 
 def to_asyncpg_url(url: str) -> str:

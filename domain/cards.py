@@ -18,7 +18,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compatibility.scoring import score_from_distance, summary_for
@@ -50,6 +50,37 @@ WHERE u.id = ANY(:ids)
 """)
 
 
+Pair = tuple[uuid.UUID, uuid.UUID]  # (viewer, the person whose card the viewer sees)
+
+
+async def _rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
+    """The card rows of ``ids`` (missing users left out), in one query."""
+    return {row.id: row for row in await session.execute(_CARDS, {"ids": list(dict.fromkeys(ids))})}
+
+
+def _card(row: Row[Any], viewer: Row[Any] | None, storage: MediaStorage, today: date,
+          show_distance: bool) -> dict[str, Any]:
+    """``row``'s card as the person of ``viewer`` sees it (no distance without ``show_distance``)."""
+    viewer_point = (viewer.lat, viewer.lon) if viewer is not None and viewer.lat is not None else None
+    viewer_traits = viewer.traits if viewer is not None else None
+    point = (row.lat, row.lon) if row.lat is not None and show_distance else None
+    score = score_from_distance(traits_distance(viewer_traits, row.traits))
+    photos = json.loads(row.photos) if isinstance(row.photos, str) else row.photos
+    prompts = json.loads(row.prompts) if isinstance(row.prompts, str) else row.prompts
+    return {
+        "user_id": str(row.id),
+        "display_name": row.display_name,
+        "age": age_on(row.birthdate, today),
+        "distance_km": display_distance(distance_km(viewer_point, point)),
+        "photos": [{"id": str(p["id"]), "url": storage.url(p["storage_key"]),
+                    "thumb_url": storage.url(p["thumb_key"]), "position": p["position"], "width": p["width"],
+                    "height": p["height"]} for p in photos],
+        "prompts": prompts,
+        "badges": badges_in_quiz_order(list(row.badges)),
+        "compatibility": {"score": score, "summary": summary_for(score)},
+    }
+
+
 async def load_cards(session: AsyncSession, viewer_id: uuid.UUID, user_ids: Sequence[uuid.UUID],
                      storage: MediaStorage, today: date | None = None,
                      no_distance: Collection[uuid.UUID] = ()) -> dict[uuid.UUID, dict[str, Any]]:
@@ -61,29 +92,22 @@ async def load_cards(session: AsyncSession, viewer_id: uuid.UUID, user_ids: Sequ
         return {}
     today = today or datetime.now(UTC).date()
     ids = list(dict.fromkeys(user_ids))
-    rows = {row.id: row for row in await session.execute(_CARDS, {"ids": [*ids, viewer_id]})}
+    rows = await _rows(session, [*ids, viewer_id])
     viewer = rows.get(viewer_id)
-    viewer_point = (viewer.lat, viewer.lon) if viewer is not None and viewer.lat is not None else None
-    viewer_traits = viewer.traits if viewer is not None else None
-    cards: dict[uuid.UUID, dict[str, Any]] = {}
-    for user_id in ids:
-        row = rows.get(user_id)
-        if row is None:
-            continue
-        point = (row.lat, row.lon) if row.lat is not None and user_id not in no_distance else None
-        score = score_from_distance(traits_distance(viewer_traits, row.traits))
-        photos = json.loads(row.photos) if isinstance(row.photos, str) else row.photos
-        prompts = json.loads(row.prompts) if isinstance(row.prompts, str) else row.prompts
-        cards[user_id] = {
-            "user_id": str(user_id),
-            "display_name": row.display_name,
-            "age": age_on(row.birthdate, today),
-            "distance_km": display_distance(distance_km(viewer_point, point)),
-            "photos": [{"id": str(p["id"]), "url": storage.url(p["storage_key"]),
-                        "thumb_url": storage.url(p["thumb_key"]), "position": p["position"], "width": p["width"],
-                        "height": p["height"]} for p in photos],
-            "prompts": prompts,
-            "badges": badges_in_quiz_order(list(row.badges)),
-            "compatibility": {"score": score, "summary": summary_for(score)},
-        }
-    return cards
+    return {user_id: _card(rows[user_id], viewer, storage, today, user_id not in no_distance)
+            for user_id in ids if user_id in rows}
+
+
+async def load_cards_for_pairs(session: AsyncSession, pairs: Sequence[Pair], storage: MediaStorage,
+                               today: date | None = None) -> dict[Pair, dict[str, Any]]:
+    """For each ``(viewer, user)`` pair, ``user``'s card as ``viewer`` sees it, all in one query.
+
+    The same cards as ``load_cards(session, viewer, [user], storage)`` per pair (pairs whose user is
+    missing are left out); a mutual like uses it to tell both people of their match.
+    """
+    if not pairs:
+        return {}
+    today = today or datetime.now(UTC).date()
+    rows = await _rows(session, [person for pair in pairs for person in pair])
+    return {(viewer, user): _card(rows[user], rows.get(viewer), storage, today, show_distance=True)
+            for viewer, user in pairs if user in rows}

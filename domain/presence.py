@@ -13,7 +13,7 @@ PRESENCE_STATES = ("active", "dating", "archived")
 
 _USER = bindparam("user", type_=Uuid)
 _match = table(Match).c
-# built once, on the table: it runs on every connect and disconnect (domain/social/repository.py says why)
+# built once, on the table: it runs on every connect and disconnect (domain/social/store_common.py says why)
 _PARTNERS = select(case((_match.user_a == _USER, _match.user_b), else_=_match.user_a)).where(
     (_match.user_a == _USER) | (_match.user_b == _USER), _match.state.in_(PRESENCE_STATES))
 

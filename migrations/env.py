@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 from alembic import context
 from sqlalchemy import pool
@@ -11,7 +10,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import domain.models  # noqa: F401  (registers every table on the metadata)
-from delete_api.settings import to_asyncpg_url
 from domain.models.base import Base
 
 config = context.config
@@ -19,10 +17,10 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
+    url = config.attributes.get("database_url")  # postgresql+asyncpg://…, set by delete_api.migrate
     if not url:
         raise RuntimeError("no database URL: run `delete-api migrate`, which sets it up")
-    return to_asyncpg_url(url)
+    return str(url)
 
 
 def _run(connection: Connection) -> None:

@@ -100,7 +100,7 @@ def _schemas(models: set[type[BaseModel]]) -> tuple[dict[type[BaseModel], dict[s
 def build_asyncapi(version: str, registry: Registry | None = None) -> dict[str, Any]:
     """Assemble the AsyncAPI 3.0.0 document of ``registry`` (the app's own by default)."""
     import realtime.commands  # noqa: F401  (registers every command)
-    from realtime.events import ReplyError  # (importing the module registers every event)
+    from realtime.event_schemas import ReplyError  # (importing the module registers every event)
 
     reg = REGISTRY if registry is None else registry
     events = {t: e for t, e in reg.events.items() if t not in FRAME_TYPES}
@@ -280,9 +280,9 @@ def render_page(doc: dict[str, Any]) -> str:
 
 
 async def asyncapi_json(request: Request) -> Response:
-    return JSONResponse(document(request.state.resources.version))
+    return JSONResponse(document(request.state.realtime.config.version))
 
 
 async def asyncapi_page(request: Request) -> Response:
-    html = render_page(document(request.state.resources.version))
+    html = render_page(document(request.state.realtime.config.version))
     return HTMLResponse(html, headers={"Content-Security-Policy": CSP})

@@ -23,22 +23,21 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket
 
-from delete_api.resources import Resources
 from domain.auth.service import Principal
 from domain.errors import DomainError, RateLimited
 from domain.events import wire
-from domain.events.log import EventLog
 from domain.quoting import quote
-from domain.validation import validation_details
+from infra.validation_details import validation_details
 from realtime import frames
 from realtime.closecodes import ABUSE, INTERNAL_ERROR, SLOW_CONSUMER, TOKEN_EXPIRED
 from realtime.context import CommandContext
+from realtime.deps import RealtimeDeps
 from realtime.ratelimit import CommandLimiter
-from realtime.registry import REGISTRY
+from realtime.registry import REGISTRY, Command
 
 log = logging.getLogger("realtime.connection")
 
@@ -75,14 +74,19 @@ class Close:
 Item = str | Durable | SyncJob | CatchUp | Close
 
 
+def _invalid_fields(details: dict[str, Any]) -> dict[str, Any]:
+    """A ``validation_error`` naming the fields of ``details["fields"]``."""
+    fields: dict[str, str] = details["fields"]
+    return {"code": "validation_error", "message": "invalid fields: " + ", ".join(fields), "details": details}
+
+
 class Connection:
     """The state of one socket between ``hello`` and close."""
 
-    def __init__(self, ws: WebSocket, res: Resources, events: EventLog, principal: Principal,
-                 cursor: int) -> None:
+    def __init__(self, ws: WebSocket, deps: RealtimeDeps, principal: Principal, cursor: int) -> None:
         self.ws = ws
-        self.res = res
-        self.events = events
+        self.deps = deps
+        self.events = deps.events
         self.principal = principal
         self.user_key = str(principal.user_id)
         self.session_id = uuid.uuid4()
@@ -234,51 +238,59 @@ class Connection:
         except frames.FrameError as exc:
             self.push(frames.reply_error(exc.ref, {"code": "bad_request", "message": exc.message}))
             return
-        wait = self.limiter.admit(time.monotonic())
-        if wait:
-            if self.limiter.abusive():
-                self.close_after_pending(ABUSE, "too many commands")
-                return
-            err = RateLimited("too many commands; slow down", retry_after_s=wait)
-            self.push(frames.reply_error(frame.ref, {"code": err.code, "message": err.message,
-                                                     "details": {"retry_after_s": round(wait, 3)}}))
+        if not self._admitted(frame.ref):
             return
         command = REGISTRY.commands.get(frame.type)
         if command is None:
             self.push(frames.reply_error(frame.ref, {"code": "bad_request",
                                                      "message": f"unknown command type {quote(frame.type)!r}"}))
             return
-        if command.role is not None and self.principal.role != command.role:
-            self.push(frames.reply_error(frame.ref, {"code": "forbidden",
-                                                     "message": f"{frame.type} needs the {command.role} role"}))
-            return
-        if frame.invalid_text:
-            unreadable = dict.fromkeys(frame.invalid_text, "contains unpaired surrogates (not valid Unicode text)")
-            self.push(frames.reply_error(frame.ref, {"code": "validation_error",
-                                                     "message": "invalid fields: " + ", ".join(unreadable),
-                                                     "details": {"fields": unreadable}}))
+        refusal = self._refusal(frame, command)
+        if refusal is not None:
+            self.push(frames.reply_error(frame.ref, refusal))
             return
         try:
             data = command.model.model_validate(frame.data)
         except ValidationError as exc:
-            details = validation_details(exc)
-            fields: dict[str, str] = details["fields"]
-            self.push(frames.reply_error(frame.ref, {"code": "validation_error",
-                                                     "message": "invalid fields: " + ", ".join(fields),
-                                                     "details": details}))
+            self.push(frames.reply_error(frame.ref, _invalid_fields(validation_details(exc))))
             return
+        await self._run(command, frame.ref, data)
+
+    def _admitted(self, ref: frames.Ref) -> bool:
+        """Count one command against the rate limit; when over it, reply ``rate_limited`` or close an abuser."""
+        wait = self.limiter.admit(time.monotonic())
+        if not wait:
+            return True
+        if self.limiter.abusive():
+            self.close_after_pending(ABUSE, "too many commands")
+            return False
+        err = RateLimited("too many commands; slow down", retry_after_s=wait)
+        self.push(frames.reply_error(ref, {"code": err.code, "message": err.message,
+                                           "details": {"retry_after_s": round(wait, 3)}}))
+        return False
+
+    def _refusal(self, frame: frames.ClientFrame, command: Command) -> dict[str, Any] | None:
+        """The error refusing a known command before its data is validated (wrong role, unreadable text)."""
+        if command.role is not None and self.principal.role != command.role:
+            return {"code": "forbidden", "message": f"{frame.type} needs the {command.role} role"}
+        if frame.invalid_text:
+            unreadable = dict.fromkeys(frame.invalid_text, "contains unpaired surrogates (not valid Unicode text)")
+            return _invalid_fields({"fields": unreadable})
+        return None
+
+    async def _run(self, command: Command, ref: frames.Ref, data: BaseModel) -> None:
+        """Run a command's handler and reply with its result or its error."""
         try:
-            result = await command.handler(CommandContext(self, frame.ref), data)
+            result = await command.handler(CommandContext(self, ref), data)
         except DomainError as exc:
-            self.push(frames.reply_error(frame.ref, exc.to_dict()))
+            self.push(frames.reply_error(ref, exc.to_dict()))
             return
         except Exception:
-            log.exception("command %s failed", frame.type)
-            self.push(frames.reply_error(frame.ref, {"code": "internal",
-                                                     "message": "something went wrong on our side"}))
+            log.exception("command %s failed", command.type)
+            self.push(frames.reply_error(ref, {"code": "internal", "message": "something went wrong on our side"}))
             return
         if result is not None:
-            self.push(frames.reply_ok(frame.ref, result))
+            self.push(frames.reply_ok(ref, result))
 
     async def _write_loop(self) -> None:
         outbox = self.outbox
@@ -318,7 +330,7 @@ class Connection:
         """Send stored events after ``after`` (to ``up_to``) in order; return the last seq sent."""
         last = after
         while True:
-            async with self.res.sessions() as session:
+            async with self.deps.sessions() as session:
                 rows = await self.events.replay(session, self.principal.user_id, last, REPLAY_PAGE, up_to)
             for seq, text in rows:
                 await self._send(text)

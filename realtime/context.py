@@ -1,4 +1,4 @@
-"""What a command handler receives: its socket, the caller and the process resources."""
+"""What a command handler receives: its socket, the caller and the transport's dependencies."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from domain.transaction import unit_of_work
 from realtime.frames import Ref
 
 if TYPE_CHECKING:
-    from delete_api.resources import Resources
     from realtime.connection import Connection
+    from realtime.deps import RealtimeDeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +30,11 @@ class CommandContext:
         return self.connection.principal
 
     @property
-    def resources(self) -> Resources:
-        return self.connection.res
+    def deps(self) -> RealtimeDeps:
+        return self.connection.deps
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One session and transaction for this command; events publish after commit."""
-        async with unit_of_work(self.connection.res.sessions) as session:
+        async with unit_of_work(self.connection.deps.sessions) as session:
             yield session

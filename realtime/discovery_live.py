@@ -5,7 +5,7 @@ repeated requests page through people instead of repeating them), the open
 credits (``count`` asked minus cards sent, when nobody was left) and a lock
 that serialises the socket's request with the live fills.
 
-Per process, one ``DiscoveryLive`` (made on the first ``discovery.request``):
+Per process, one ``DiscoveryLive`` (a resource of the lifespan, listening from the start):
 
 - it listens to the discovery channel through the hub's single subscription
   (``Hub.on_broadcast``); a ``profile_changed`` message only queues the user id,
@@ -20,7 +20,7 @@ Per process, one ``DiscoveryLive`` (made on the first ``discovery.request``):
 
 Only sockets with open credits (or a request in flight) are kept, so a change
 costs nothing for the others; a socket that ends is forgotten at once
-(``forget``). A fill never waits on a socket: cards go through its bounded
+(``DiscoveryLive.forget``). A fill never waits on a socket: cards go through its bounded
 outbox.
 """
 
@@ -30,19 +30,21 @@ import asyncio
 import json
 import logging
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.background import cancel_and_wait
 from domain.discovery import service as discovery
-from domain.discovery.signals import discovery_channel
 from domain.errors import DomainError
 from domain.events import wire
+from domain.photos.storage import MediaStorage
 from domain.transaction import unit_of_work
+from realtime.hub import Hub
 
 if TYPE_CHECKING:
-    from delete_api.resources import Resources
     from realtime.connection import Connection
 
 log = logging.getLogger("realtime.discovery")
@@ -85,44 +87,16 @@ def socket_state(conn: Connection) -> SocketDiscovery:
     return state
 
 
-def forget(conn: Connection) -> None:
-    """The socket ended: drop its discovery state, which refers back to it, here and from the live fills.
-
-    Otherwise the connection and the state form a reference cycle, and the ended socket's objects (its
-    protocol, buffers and tasks) wait for a full garbage collection instead of being freed at once.
-    """
-    state = conn.data.pop(STATE_KEY, None)
-    live = _LIVE.get(conn.res.realtime.hub)
-    if isinstance(state, SocketDiscovery) and live is not None:
-        live.untrack(state)
-
-
-_LIVE: weakref.WeakKeyDictionary[Any, DiscoveryLive] = weakref.WeakKeyDictionary()
-_ATTACHING: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-async def attach(res: Resources) -> DiscoveryLive:
-    """This process's ``DiscoveryLive``, listening to the discovery channel once it returns."""
-    hub = res.realtime.hub
-    live = _LIVE.get(hub)
-    if live is not None:
-        return live
-    lock = _ATTACHING.setdefault(hub, asyncio.Lock())
-    async with lock:
-        live = _LIVE.get(hub)
-        if live is None:
-            live = DiscoveryLive(res)
-            await hub.on_broadcast(discovery_channel(res.realtime.events.prefix), live.on_broadcast)
-            _LIVE[hub] = live
-    return live
-
-
 class DiscoveryLive:
-    """Open credits of this node's sockets, filled when someone becomes eligible."""
+    """Open credits of this node's sockets, filled when someone becomes eligible (one per process)."""
 
-    def __init__(self, res: Resources) -> None:
-        self.res = res
-        self.sweep_s = float(res.settings.extra.get("discovery_sweep_s", SWEEP_S))
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], storage: MediaStorage, hub: Hub,
+                 channel: str, sweep_s: float = SWEEP_S) -> None:
+        self.sessions = sessions
+        self.storage = storage
+        self.hub = hub
+        self.channel = channel
+        self.sweep_s = sweep_s
         self._sockets: set[SocketDiscovery] = set()
         self._changed: set[uuid.UUID] = set()
         self._draining: asyncio.Task[None] | None = None
@@ -130,6 +104,28 @@ class DiscoveryLive:
         self._sweeping: asyncio.Task[None] | None = None
         self._swept_until = datetime.now(UTC)
         self.fills = 0
+
+    async def start(self) -> None:
+        """Listen to the discovery channel (through the hub's one subscription) from now on."""
+        await self.hub.on_broadcast(self.channel, self.on_broadcast)
+
+    async def stop(self) -> None:
+        """Stop the sweep timer and wait for fills in flight."""
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        await cancel_and_wait(self._draining)
+        await cancel_and_wait(self._sweeping)
+
+    def forget(self, conn: Connection) -> None:
+        """The socket ended: drop its discovery state, which refers back to it, here and from the live fills.
+
+        Otherwise the connection and the state form a reference cycle, and the ended socket's objects (its
+        protocol, buffers and tasks) wait for a full garbage collection instead of being freed at once.
+        """
+        state = conn.data.pop(STATE_KEY, None)
+        if isinstance(state, SocketDiscovery):
+            self.untrack(state)
 
     # -- sockets -----------------------------------------------------------------
     def track(self, state: SocketDiscovery) -> None:
@@ -144,7 +140,7 @@ class DiscoveryLive:
 
     def _alive(self, state: SocketDiscovery) -> bool:
         conn = state.conn
-        return conn.close_code is None and not conn.closing and conn in self.res.realtime.hub.sockets_of(conn.user_key)
+        return conn.close_code is None and not conn.closing and conn in self.hub.sockets_of(conn.user_key)
 
     def _waiting(self) -> list[SocketDiscovery]:
         """Live sockets with open credits or a request in flight; forget the others.
@@ -202,8 +198,8 @@ class DiscoveryLive:
             if state.credits <= 0 or not self._alive(state):
                 return
             try:
-                async with unit_of_work(self.res.sessions) as session:
-                    batch = await discovery.next_batch(session, self.res.storage, state.viewer_id, state.credits,
+                async with unit_of_work(self.sessions) as session:
+                    batch = await discovery.next_batch(session, self.storage, state.viewer_id, state.credits,
                                                        state.sent)
             except DomainError:  # e.g. they just cleared their location: nothing to show until they ask again
                 return
@@ -218,10 +214,10 @@ class DiscoveryLive:
             return
         ordered = sorted(pairs)
         cards: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = {}
-        async with unit_of_work(self.res.sessions) as session:
+        async with unit_of_work(self.sessions) as session:
             for start in range(0, len(ordered), PAIRS_PER_QUERY):
                 eligible = await discovery.eligible_pairs(session, ordered[start:start + PAIRS_PER_QUERY])
-                cards.update(await discovery.cards_for_pairs(session, self.res.storage, eligible))
+                cards.update(await discovery.cards_for_pairs(session, self.storage, eligible))
         for state in waiting:
             mine = [(pair, card) for pair, card in cards.items() if pair[0] == state.viewer_id]
             if not mine:
@@ -254,7 +250,7 @@ class DiscoveryLive:
         try:
             waiting = [s for s in self._waiting() if s.credits > 0]
             if waiting:
-                async with unit_of_work(self.res.sessions) as session:
+                async with unit_of_work(self.sessions) as session:
                     expired = await discovery.expired_passes(
                         session, sorted({s.viewer_id for s in waiting}), since, until)
                 await self._offer(waiting, set(expired))  # each socket skips people it was already shown

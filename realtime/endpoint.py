@@ -8,29 +8,28 @@ import uuid
 
 from starlette.websockets import WebSocket
 
-from delete_api.resources import Resources
 from domain.auth import service as auth
 from domain.errors import AccountSuspended, DomainError
 from domain.events import wire
-from domain.outages import is_unavailable
-from realtime import closecodes, discovery_live, frames
+from infra.outages import is_unavailable
+from realtime import closecodes, frames
 from realtime.connection import CatchUp, Connection
-from realtime.presence import Presence
+from realtime.deps import RealtimeDeps, SocketConfig
 
 log = logging.getLogger("realtime.endpoint")
 
 AUTH_DEADLINE_S = 10.0
 
 
-def origin_allowed(res: Resources, origin: str | None) -> bool:
+def origin_allowed(config: SocketConfig, origin: str | None) -> bool:
     """No Origin (native apps) is fine; a browser's must be configured, or be this server's own pages."""
     if origin is None:
         return True
     origin = origin.rstrip("/")
-    return origin in res.settings.allowed_origins or origin == res.settings.public_base_url
+    return origin in config.allowed_origins or origin == config.own_origin
 
 
-async def _authenticate(res: Resources, token: str) -> auth.Principal:
+async def _authenticate(res: RealtimeDeps, token: str) -> auth.Principal:
     async with res.sessions() as session:
         return await auth.authenticate(session, res.auth, token)
 
@@ -78,8 +77,8 @@ async def ws_endpoint(websocket: WebSocket) -> None:
 
 
 async def _ws_endpoint(websocket: WebSocket) -> None:
-    res: Resources = websocket.state.resources
-    if not origin_allowed(res, websocket.headers.get("origin")):
+    res: RealtimeDeps = websocket.state.realtime
+    if not origin_allowed(res.config, websocket.headers.get("origin")):
         await websocket.close(closecodes.POLICY)  # before accept: the upgrade is refused with 403
         return
     principal: auth.Principal | None = None
@@ -116,37 +115,35 @@ async def _ws_endpoint(websocket: WebSocket) -> None:
     await serve(websocket, res, principal, resume)
 
 
-async def _head_seq(res: Resources, user_id: uuid.UUID) -> int:
+async def _head_seq(res: RealtimeDeps, user_id: uuid.UUID) -> int:
     # a function of its own, so no session stays referenced while the socket lives
     async with res.sessions() as session:
-        return await res.realtime.events.last_seq(session, user_id)
+        return await res.events.last_seq(session, user_id)
 
 
-async def serve(websocket: WebSocket, res: Resources, principal: auth.Principal, resume: int | None) -> None:
+async def serve(websocket: WebSocket, res: RealtimeDeps, principal: auth.Principal, resume: int | None) -> None:
     """Register the authenticated socket, send hello, and run it until it closes.
 
     ``resume`` is the last seq the client already has, if it said so at connect
     (``?last_seq=N`` or ``last_seq`` in the auth frame): the socket then starts
     from there and replays what was missed, in order, before anything live.
     """
-    rt = res.realtime
-    conn = Connection(websocket, res, rt.events, principal, cursor=0)
+    conn = Connection(websocket, res, principal, cursor=0)
     conn.set_principal(principal)
     # subscribe first, then read the stream position: anything published in between arrives
     # live with a seq at or below the cursor and is dropped as a duplicate, so nothing is lost
-    await rt.hub.join(conn)
-    presence: Presence = rt.presence
+    await res.hub.join(conn)
     try:
         head = await _head_seq(res, principal.user_id)
         conn.cursor = head if resume is None else min(resume, head)
         await websocket.send_text(wire.dumps({"type": "hello", "data": {
             "user_id": str(principal.user_id), "session_id": str(conn.session_id),
-            "last_seq": head, "heartbeat_s": res.settings.heartbeat_s}}))
+            "last_seq": head, "heartbeat_s": res.config.heartbeat_s}}))
         if conn.cursor < head:
             conn.push(CatchUp())
-        await presence.connected(conn)
+        await res.presence.connected(conn)
         await conn.run()
     finally:
-        await rt.hub.leave(conn)
-        await presence.disconnected(conn)
-        discovery_live.forget(conn)  # its state points back at the connection: no reference cycle is left
+        await res.hub.leave(conn)
+        await res.presence.disconnected(conn)
+        res.discovery.forget(conn)  # its state points back at the connection: no reference cycle is left

@@ -236,13 +236,13 @@ class Hub:
         self._pubsub = self._redis = None
         if pubsub is not None:
             try:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
             except Exception:  # noqa: S110 - the connection is already broken
                 pass
         if redis is not None:
             try:
                 await redis.aclose()
-            except Exception:  # noqa: S110
+            except Exception:  # noqa: S110 - the connection is already broken
                 pass
 
 

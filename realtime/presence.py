@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -25,12 +25,19 @@ from domain.background import cancel_and_wait
 from domain.events.log import EventLog
 from domain.presence import partner_ids
 
-if TYPE_CHECKING:
-    from realtime.connection import Connection
-
 log = logging.getLogger("realtime.presence")
 
 REFRESH_CHUNK = 200  # users per refresh pipeline: each one blocks the loop for ~3 ms
+
+
+class Socket(Protocol):
+    """What presence reads of a socket: whose it is and which one."""
+
+    @property
+    def user_key(self) -> str: ...
+
+    @property
+    def session_id(self) -> uuid.UUID: ...
 
 
 class Presence:
@@ -60,7 +67,7 @@ class Presence:
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
 
-    async def connected(self, conn: Connection) -> None:
+    async def connected(self, conn: Socket) -> None:
         """Count the socket; announce ``online`` if it is the user's first live one anywhere."""
         user, member = conn.user_key, f"{self.node}:{conn.session_id}"
         self._local.setdefault(user, set()).add(str(conn.session_id))
@@ -78,7 +85,7 @@ class Presence:
         if count == 1:
             await self._announce(user, online=True)
 
-    async def disconnected(self, conn: Connection) -> None:
+    async def disconnected(self, conn: Socket) -> None:
         """Uncount the socket; announce ``offline`` if no live socket of the user is left."""
         user, member = conn.user_key, f"{self.node}:{conn.session_id}"
         local = self._local.get(user)

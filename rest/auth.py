@@ -12,7 +12,7 @@ from domain.profiles.service import get_me
 from domain.transaction import unit_of_work
 from rest.body import read_json
 from rest.client_address import client_address
-from rest.context import resources
+from rest.context import deps
 from rest.schemas import LoginIn, RefreshIn, SignupIn
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -32,7 +32,7 @@ async def _tokens_body(session: AsyncSession, storage: MediaStorage, issued: aut
 
 async def signup(request: Request) -> Response:
     body = await read_json(request, SignupIn)
-    res = resources(request)
+    res = deps(request)
     async with unit_of_work(res.sessions) as session:
         issued = await auth.signup(session, res.auth, email=body.email, password=body.password,
                                    display_name=body.display_name, birthdate=body.birthdate)
@@ -42,17 +42,17 @@ async def signup(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     body = await read_json(request, LoginIn)
-    res = resources(request)
+    res = deps(request)
     async with unit_of_work(res.sessions) as session:
         issued = await auth.login(session, res.auth, email=body.email, password=body.password,
-                                  address=client_address(request, res.settings.trusted_proxy_header))
+                                  address=client_address(request, res.config.trusted_proxy_header))
         reply = await _tokens_body(session, res.storage, issued)
     return JSONResponse(reply, headers=NO_STORE)
 
 
 async def refresh(request: Request) -> Response:
     body = await read_json(request, RefreshIn)
-    res = resources(request)
+    res = deps(request)
     async with unit_of_work(res.sessions) as session:
         issued = await auth.refresh(session, res.auth, body.refresh_token)
         reply = await _tokens_body(session, res.storage, issued)
@@ -61,7 +61,7 @@ async def refresh(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     body = await read_json(request, RefreshIn)
-    res = resources(request)
+    res = deps(request)
     async with unit_of_work(res.sessions) as session:
         await auth.logout(session, res.auth, body.refresh_token)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import BadRequest, PayloadTooLarge, RequestTimeout, ValidationFailed
-from domain.validation import validation_details
+from infra.validation_details import validation_details
 
 JSON_BODY_LIMIT = 64 * 1024
 CHUNK_IDLE_S = 20.0

@@ -1,19 +1,19 @@
-"""Per-request access to the process resources and the authenticated caller."""
+"""Per-request access to the REST dependencies and the authenticated caller."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from delete_api.resources import Resources
 from domain.auth import service as auth
 from domain.errors import Unauthorized
 from domain.transaction import unit_of_work
+from rest.deps import RestDeps
 
 
-def resources(request: Request) -> Resources:
-    """The resources created by the lifespan."""
-    res: Resources = request.state.resources
-    return res
+def deps(request: Request) -> RestDeps:
+    """The dependencies the composition root's lifespan created."""
+    rest: RestDeps = request.state.rest
+    return rest
 
 
 def bearer_token(request: Request) -> str:
@@ -28,6 +28,6 @@ def bearer_token(request: Request) -> str:
 async def principal(request: Request) -> auth.Principal:
     """Authenticate the request's access token (login live, account active)."""
     token = bearer_token(request)
-    res = resources(request)
+    res = deps(request)
     async with unit_of_work(res.sessions) as session:
         return await auth.authenticate(session, res.auth, token)

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from rest.context import resources
+from rest.context import deps
 from rest.openapi import build_openapi
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -22,7 +22,7 @@ def _document(version: str) -> dict[str, Any]:
 
 
 async def openapi_json(request: Request) -> Response:
-    return JSONResponse(_document(resources(request).version))
+    return JSONResponse(_document(deps(request).config.version))
 
 
 def render_docs(doc: dict[str, Any]) -> str:
@@ -53,5 +53,5 @@ def render_docs(doc: dict[str, Any]) -> str:
 
 
 async def docs_page(request: Request) -> Response:
-    html = render_docs(_document(resources(request).version))
+    html = render_docs(_document(deps(request).config.version))
     return HTMLResponse(html, headers={"Content-Security-Policy": CSP})

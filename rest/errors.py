@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain import errors as e
-from domain.outages import is_unavailable
+from infra.outages import is_unavailable
 
 log = logging.getLogger("rest.errors")
 

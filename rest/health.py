@@ -9,7 +9,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from rest.context import resources
+from rest.context import deps
 
 log = logging.getLogger("rest.health")
 CHECK_TIMEOUT_S = 2.0
@@ -17,7 +17,7 @@ CHECK_TIMEOUT_S = 2.0
 
 async def _database_ok(request: Request) -> bool:
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_S), resources(request).engine.connect() as conn:
+        async with asyncio.timeout(CHECK_TIMEOUT_S), deps(request).engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True
     except Exception as exc:
@@ -28,7 +28,7 @@ async def _database_ok(request: Request) -> bool:
 async def _redis_ok(request: Request) -> bool:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
-            return bool(await resources(request).redis.ping())
+            return bool(await deps(request).redis.ping())
     except Exception as exc:
         log.warning("health: redis check failed: %s", type(exc).__name__)
         return False
@@ -39,7 +39,7 @@ async def health(request: Request) -> Response:
     checks = {"database": "ok" if database else "error", "redis": "ok" if redis else "error"}
     healthy = database and redis
     return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "version": resources(request).version, "checks": checks},
+        {"status": "ok" if healthy else "degraded", "version": deps(request).config.version, "checks": checks},
         status_code=200 if healthy else 503,
         headers={"Cache-Control": "no-store"},
     )

@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from domain.errors import NotFound
-from rest.context import resources
+from rest.context import deps
 
 
 async def media(request: Request) -> Response:
-    storage = resources(request).storage
+    storage = deps(request).storage
     path_for = getattr(storage, "path_for", None)
     path = path_for(request.path_params["key"]) if path_for is not None else None
     if path is None:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from rest.context import resources
+from rest.context import deps
 
 PAGE_PATH = "/moderation"
 SCRIPT_PATH = "/moderation/app.js"
@@ -91,7 +91,7 @@ def _serve(request: Request, asset: Asset, cache_control: str, extra: dict[str, 
 
 async def page(request: Request) -> Response:
     """The dashboard's HTML with its CSP; revalidated on every load so a deploy shows at once."""
-    media = _origin(resources(request).settings.public_base_url)
+    media = _origin(deps(request).config.public_base_url)
     own = f"{request.url.scheme}://{request.url.netloc}"
     csp = content_security_policy(media if media != own else None)
     return _serve(request, PAGE, "no-cache", {"Content-Security-Policy": csp, "X-Frame-Options": "DENY"})

@@ -13,14 +13,14 @@ from domain.errors import BadRequest, NotFound, ValidationFailed
 from domain.photos import service
 from domain.photos.images import process_photo
 from domain.transaction import unit_of_work
-from rest.context import principal, resources
+from rest.context import deps, principal
 
 MULTIPART_OVERHEAD = 64 * 1024
 
 
 async def list_photos(request: Request) -> Response:
     me = await principal(request)
-    res = resources(request)
+    res = deps(request)
     async with unit_of_work(res.sessions) as session:
         photos = await service.list_photos(session, res.storage, me.user_id)
     return JSONResponse({"photos": photos})
@@ -28,7 +28,7 @@ async def list_photos(request: Request) -> Response:
 
 async def upload_photo(request: Request) -> Response:
     me = await principal(request)
-    res = resources(request)
+    res = deps(request)
     async with unit_of_work(res.sessions) as session:
         await service.ensure_room(session, me.user_id)
     content_type = request.headers.get("content-type", "")
@@ -39,15 +39,15 @@ async def upload_photo(request: Request) -> Response:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise ValidationFailed.field("file", "required: the image as multipart field 'file'")
-            data = await upload.read(res.settings.photo_max_bytes + 1)
+            data = await upload.read(res.config.photo_max_bytes + 1)
     except (BadRequest, ValidationFailed):
         raise
     except Exception:  # the multipart parser's own errors
         raise BadRequest("malformed multipart body") from None
-    processed = await asyncio.to_thread(process_photo, data, max_bytes=res.settings.photo_max_bytes,
-                                        max_pixels=res.settings.photo_max_pixels)
+    processed = await asyncio.to_thread(process_photo, data, max_bytes=res.config.photo_max_bytes,
+                                        max_pixels=res.config.photo_max_pixels)
     async with unit_of_work(res.sessions) as session:
-        photo = await service.add_photo(session, res.storage, me.user_id, processed, res.realtime.events)
+        photo = await service.add_photo(session, res.storage, me.user_id, processed, res.events)
     return JSONResponse(photo, status_code=201)
 
 
@@ -57,7 +57,7 @@ async def delete_photo(request: Request) -> Response:
         photo_id = uuid.UUID(request.path_params["photo_id"])
     except ValueError:
         raise NotFound("no such photo") from None
-    res = resources(request)
+    res = deps(request)
     async with unit_of_work(res.sessions) as session:
-        await service.delete_photo(session, res.storage, me.user_id, photo_id, res.realtime.events)
+        await service.delete_photo(session, res.storage, me.user_id, photo_id, res.events)
     return Response(status_code=204)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
@@ -12,8 +15,8 @@ from rest.photos import MULTIPART_OVERHEAD
 PHOTO_BODY_LIMIT = 10 * 1024 * 1024 + MULTIPART_OVERHEAD
 
 
-def _json(path: str, endpoint: object, methods: list[str]) -> Route:
-    return Route(path, endpoint, methods=methods, middleware=[Middleware(BodyLimit, max_bytes=JSON_BODY_LIMIT)])  # type: ignore[arg-type]
+def _json(path: str, endpoint: Callable[..., Any], methods: list[str]) -> Route:
+    return Route(path, endpoint, methods=methods, middleware=[Middleware(BodyLimit, max_bytes=JSON_BODY_LIMIT)])
 
 
 def rest_routes() -> list[BaseRoute]:

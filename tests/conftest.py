@@ -9,7 +9,6 @@ nothing); unset, an embedded Redis is started.
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,16 +19,12 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from delete_api import migrate
-from delete_api.database import make_engine, make_sessionmaker
+from delete_api.database import make_sessionmaker
 from delete_api.embedded.postgres import EmbeddedPostgres
 from delete_api.embedded.redis import EmbeddedRedis
-from delete_api.resources import random_prefix
-from delete_api.settings import Secret, Settings
-from tests.support.pg import ExternalPostgres, PostgresHandle
+from tests.support.pg import ExternalPostgres, PostgresHandle, create_database, fresh_name, pooled_engine
 from tests.support.server import RunningServer, run_server
-
-TEST_JWT_SECRET = "test-secret-" + "x" * 60  # 72 bytes: long enough for HS512 too
+from tests.support.settings import make_settings
 
 
 @pytest.fixture(scope="session")
@@ -57,27 +52,20 @@ def postgres(tmp_root: Path) -> Iterator[PostgresHandle]:
 @pytest.fixture(scope="session")
 def database_url(postgres: PostgresHandle) -> str:
     """A fresh database built by the real Alembic migrations, shared by the session."""
-    name = f"delete_test_{secrets.token_hex(4)}"
-    postgres.ensure_database(name)
-    url = postgres.url(name)
-    migrate.upgrade(url)
-    return url
+    return create_database(postgres, fresh_name("delete_test"))
 
 
 @pytest.fixture(scope="session")
 def empty_database_url(postgres: PostgresHandle) -> str:
     """An empty database (no migrations applied) for migration round-trip tests."""
-    name = f"delete_empty_{secrets.token_hex(4)}"
-    postgres.ensure_database(name)
-    return postgres.url(name)
+    return create_database(postgres, fresh_name("delete_empty"), migrated=False)
 
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """A pooled engine on the migrated test database."""
-    eng = make_engine(database_url, pool_size=5)
-    yield eng
-    await eng.dispose()
+    async with pooled_engine(database_url, pool_size=5) as eng:
+        yield eng
 
 
 @pytest.fixture
@@ -123,20 +111,6 @@ async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 def unique_email() -> str:
     """An email address no other test uses."""
     return f"u{uuid.uuid4().hex[:12]}@example.test"
-
-
-def make_settings(database_url: str, redis_url: str, media_dir: Path, **overrides: object) -> Settings:
-    """Settings for a test server: fast bcrypt, its own Redis key prefix and media folder."""
-    values: dict[str, object] = {
-        "database_url": Secret(database_url),
-        "redis_url": Secret(redis_url),
-        "jwt_secret": Secret(TEST_JWT_SECRET),
-        "bcrypt_cost": 4,
-        "media_dir": media_dir,
-        "extra": {"redis_prefix": random_prefix()},
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""`delete-api bench load`, run tiny: a smoke test of the command and its report folder, never of the figures."""
+"""`python -m bench load`, run tiny: a smoke test of the command and its report folder, never of the figures."""
 
 from __future__ import annotations
 
@@ -12,17 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from delete_api.bench import report
-from tests.test_bench_realtime import _processes_using
-from tests.test_cli import ROOT, clean_env
+from bench import report, report_plots
+from tests.support.processes import ROOT, clean_env, processes_using
 
-CLI = [sys.executable, "-m", "delete_api.cli"]
+BENCH = [sys.executable, "-m", "bench"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_bench_load_help() -> None:
-    """`delete-api bench load --help` names every scenario's flags and exits 0."""
-    result = subprocess.run([*CLI, "bench", "load", "--help"], env=clean_env(), capture_output=True, text=True,
+    """`python -m bench load --help` names every scenario's flags and exits 0."""
+    result = subprocess.run([*BENCH, "load", "--help"], env=clean_env(), capture_output=True, text=True,
                             timeout=60, cwd=ROOT)
     assert result.returncode == 0
     for option in ("--users", "--active", "--duration", "--idle-sockets", "--logins", "--bcrypt-cost", "--url",
@@ -36,7 +35,7 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
     out = tmp_path / "report"
     data = tmp_path / "bench"
     result = subprocess.run(
-        [*CLI, "bench", "load", "--users", "12", "--active", "6", "--duration", "4", "--warmup", "2", "--progress", "2",
+        [*BENCH, "load", "--users", "12", "--active", "6", "--duration", "4", "--warmup", "2", "--progress", "2",
          "--idle-sockets", "20", "--hold", "1", "--logins", "2", "--login-rounds", "1", "--out", str(out),
          "--data-dir", str(data)],
         env=clean_env(), capture_output=True, text=True, timeout=280, cwd=ROOT)
@@ -68,8 +67,8 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
     assert summary["targets"]["mixed_zero_durable_events_lost"]["met"] is True
 
     assert (out / "report.md").read_text().startswith("# Load report: ")
-    assert summary["plots"] == list(report.PLOTS)
-    for name in report.PLOTS:
+    assert summary["plots"] == list(report_plots.PLOTS)
+    for name in report_plots.PLOTS:
         assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
     with gzip.open(out / report.SAMPLES_FILE, "rt") as f:  # every sample, to match slow ones with server logs
         rows = list(csv.DictReader(f))
@@ -77,4 +76,4 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
     assert rows and Counter(r["kind"] for r in rows) == kinds
     assert all(float(r["t_s"]) >= 0 and float(r["latency_ms"]) >= 0 for r in rows)
     assert mixed["measured_from_unix"] > 1.7e9 and mixed["generator_max_rss_mb"] > 10
-    assert _processes_using(tmp_path) == []
+    assert processes_using(tmp_path) == []

@@ -1,4 +1,4 @@
-"""`delete-api bench realtime`, run small: a smoke test of the command and its JSON, never of the figures."""
+"""`python -m bench realtime`, run small: a smoke test of the command and its JSON, never of the figures."""
 
 from __future__ import annotations
 
@@ -7,26 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
+from tests.support.processes import ROOT, clean_env, processes_using
 
-from tests.test_cli import ROOT, clean_env
-
-CLI = [sys.executable, "-m", "delete_api.cli"]
+BENCH = [sys.executable, "-m", "bench"]
 LATENCY_KEYS = {"p50", "p90", "p99", "max", "count"}
-
-
-def _processes_using(path: Path) -> list[str]:
-    """Command lines of live processes whose arguments or DATA_DIR point into ``path``."""
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            cmdline = " ".join(proc.info["cmdline"] or [])
-            data_dir = proc.environ().get("DATA_DIR", "")
-        except psutil.Error:
-            continue
-        if str(path) in cmdline or data_dir.startswith(str(path)):
-            found.append(cmdline)
-    return found
 
 
 def _check_system(figures: dict[str, object], events: int, sockets: int) -> None:
@@ -43,8 +27,8 @@ def _check_system(figures: dict[str, object], events: int, sockets: int) -> None
 
 
 def test_bench_realtime_help() -> None:
-    """`delete-api bench realtime --help` documents the options and exits 0."""
-    result = subprocess.run([*CLI, "bench", "realtime", "--help"], env=clean_env(), capture_output=True, text=True,
+    """`python -m bench realtime --help` documents the options and exits 0."""
+    result = subprocess.run([*BENCH, "realtime", "--help"], env=clean_env(), capture_output=True, text=True,
                             timeout=60, cwd=ROOT)
     assert result.returncode == 0
     for option in ("--clients", "--rate", "--duration", "--idle-sockets", "--data-dir", "--json-out"):
@@ -56,7 +40,7 @@ def test_bench_realtime_small_run_prints_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     data = tmp_path / "bench"
     result = subprocess.run(
-        [*CLI, "bench", "realtime", "--clients", "20", "--events", "200", "--rate", "400", "--idle-sockets", "50",
+        [*BENCH, "realtime", "--clients", "20", "--events", "200", "--rate", "400", "--idle-sockets", "50",
          "--throughput-duration", "0.5", "--producers", "8", "--data-dir", str(data), "--json-out", str(out)],
         env=clean_env(), capture_output=True, text=True, timeout=110, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -74,4 +58,4 @@ def test_bench_realtime_small_run_prints_every_figure(tmp_path: Path) -> None:
     assert all(isinstance(v, float) and v > 0 for k, v in document["ratios"].items() if k != "idle_kb_vs_floor")
     assert set(document["targets"]) == {"p99_le_3x_floor", "throughput_ge_half_floor", "idle_socket_le_30kb"}
     assert all(isinstance(v, bool) for v in document["targets"].values())
-    assert _processes_using(tmp_path) == []
+    assert processes_using(tmp_path) == []

@@ -14,18 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.pg import PostgresHandle, create_database
+from tests.support.processes import ROOT, clean_env
 from tests.support.users import PASSWORD, new_email
 
-ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "delete_api.cli"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment minus every variable the service reads, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "JWT_SECRET", "DATA_DIR", "MEDIA_DIR", "PORT", "HOST"}}
-    env.update(extra)
-    return env
 
 
 def free_port() -> int:
@@ -110,11 +103,9 @@ def test_serve_with_urls_starts_nothing_embedded(tmp_path: Path, database_url: s
     assert "j" * 40 not in output
 
 
-def test_migrate_builds_an_empty_database(postgres: object, tmp_path: Path) -> None:
+def test_migrate_builds_an_empty_database(postgres: PostgresHandle, tmp_path: Path) -> None:
     """`delete-api migrate` applies every migration to an empty database."""
-    name = f"cli_migrate_{os.getpid()}"
-    postgres.ensure_database(name)  # type: ignore[attr-defined]
-    url = postgres.url(name)  # type: ignore[attr-defined]
+    url = create_database(postgres, f"cli_migrate_{os.getpid()}", migrated=False)
     result = run(["migrate"], clean_env(DATABASE_URL=url, JWT_SECRET="j" * 40, DATA_DIR=str(tmp_path)))
     assert result.returncode == 0, result.stderr
     assert "database migrated to head" in result.stdout
@@ -139,3 +130,17 @@ async def test_create_moderator_and_promote(http: httpx.AsyncClient, database_ur
     assert promoted.returncode == 0, promoted.stderr
     login = await http.post("/v1/auth/login", json={"email": user_email, "password": PASSWORD})
     assert login.json()["user"]["role"] == "moderator"
+
+
+def test_the_server_command_has_no_benchmarks() -> None:
+    """Benchmarks are tooling outside the server package (`python -m bench`): `delete-api bench` is no command."""
+    result = run(["bench", "--help"], clean_env())
+    assert result.returncode == 2 and "invalid choice: 'bench'" in result.stderr
+
+
+@pytest.mark.parametrize("benchmark", [[], ["realtime"], ["discovery"], ["load"], ["roundtrips"]])
+def test_every_benchmark_has_help(benchmark: list[str]) -> None:
+    """`python -m bench [BENCHMARK] --help` explains itself and exits 0."""
+    result = subprocess.run([sys.executable, "-m", "bench", *benchmark, "--help"], env=clean_env(),
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0 and "usage: python -m bench" in result.stdout

@@ -106,3 +106,13 @@ def test_dockerfile_copies_every_package_and_listens_on_port() -> None:
 def test_every_setting_is_documented_in_the_readme(name: str) -> None:
     """The README's configuration table lists every environment variable the code reads."""
     assert f"`{name}`" in (ROOT / "README.md").read_text()
+
+
+def test_the_image_and_the_wheel_hold_no_benchmark_or_client_code() -> None:
+    """Benchmarks (``bench/``) and the Python client (``clients/``) are tooling outside the server: the
+    wheel's package list and the Dockerfile leave them out, and the server package holds no benchmark."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not [p for p in packages if p.startswith(("bench", "clients", "delete_client"))]
+    assert not re.search(r"^(COPY|ADD) (\. |bench\b|clients\b)", dockerfile, re.M)
+    assert not (ROOT / "delete_api" / "bench").exists()

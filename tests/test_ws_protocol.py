@@ -9,8 +9,8 @@ import httpx
 
 from delete_api.app import uvicorn_options
 from delete_api.ws_protocol import LeanWebSocketProtocol
-from tests.realtime.test_connection import call, open_ws, recv_json
 from tests.support.server import RunningServer
+from tests.support.socket import call, open_ws, recv_json
 from tests.support.users import signup
 
 

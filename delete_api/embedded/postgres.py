@@ -76,7 +76,7 @@ class EmbeddedPostgres:
     def ensure_database(self, name: str) -> None:
         """Create database ``name`` if it does not exist."""
         _check_name(name)
-        exists = self.psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()  # noqa: S608
+        exists = self.psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()  # noqa: S608 - our own name
         if exists != "1":
             self.psql("postgres", f'CREATE DATABASE "{name}"')
 
@@ -101,7 +101,7 @@ class EmbeddedPostgres:
     def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         # Files, not pipes: pg_ctl's daemonised postmaster would otherwise hold the pipe open.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            proc = subprocess.run(args, stdout=out, stderr=err, text=True, user=self._run_as,  # noqa: S603
+            proc = subprocess.run(args, stdout=out, stderr=err, text=True, user=self._run_as,  # noqa: S603 - fixed argv
                                   check=False, cwd="/")
             out.seek(0)
             err.seek(0)

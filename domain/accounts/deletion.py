@@ -15,9 +15,10 @@ from domain.auth.repository import revoke_all_families
 from domain.errors import Unauthorized
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
-from domain.social import repository as social_repo
+from domain.social.locks import lock_user_exclusive, lock_user_row
 from domain.social.matches import end_for_deletion
-from domain.social.notify import Outbox
+from domain.social.notify import EventBatch
+from domain.social.store_common import clock
 from domain.transaction import after_commit
 
 CLOSE_NORMAL = 1000  # clients do not reconnect after a normal close
@@ -27,15 +28,15 @@ CLOSE_REASON = "account deleted"
 async def delete_account(session: AsyncSession, events: EventLog, storage: MediaStorage,
                          user_id: uuid.UUID) -> dict[str, object]:
     """Delete the caller's account: ``{}``; every socket of theirs on every node closes with 1000 after commit."""
-    user = await social_repo.lock_user_row(session, user_id)  # serialised with the user's own likes and passes
+    user = await lock_user_row(session, user_id)  # serialised with the user's own likes and passes
     if user is None or user.status == "deleted":
         raise Unauthorized("this account was deleted")
-    await social_repo.lock_user_exclusive(session, user_id)  # likes aimed at the user finish first
-    now = await social_repo.clock(session)
+    await lock_user_exclusive(session, user_id)  # likes aimed at the user finish first
+    now = await clock(session)
 
-    outbox = Outbox(events)
-    await end_for_deletion(session, outbox, user_id, now)
-    await outbox.flush(session)
+    batch = EventBatch(events)
+    await end_for_deletion(session, batch, user_id, now)
+    await batch.flush(session)
 
     await revoke_all_families(session, user_id, "account_deleted")
     keys = await repo.remove_photos(session, user_id)

@@ -16,7 +16,7 @@ import os
 import threading
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
 import bcrypt
@@ -25,8 +25,6 @@ MIN_LENGTH = 8
 MAX_LENGTH = 128
 LOW_PRIORITY = 19  # the nice value of the hashing threads
 T = TypeVar("T")
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
 
 
 def _lower_priority() -> None:
@@ -43,18 +41,14 @@ def _lower_priority() -> None:
         pass
 
 
-def _hashing_executor() -> ThreadPoolExecutor:
-    """One pool for every hasher in the process, one thread per core (hashing is CPU-bound)."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="bcrypt",
-                                           initializer=_lower_priority)
-        return _executor
+def hashing_pool() -> ThreadPoolExecutor:
+    """The server's hashing threads: one per core (hashing is CPU-bound), at the lowest priority.
 
-
-async def _in_worker(fn: Callable[..., T], *args: object) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_hashing_executor(), fn, *args)
+    The app's lifespan makes one and shuts it down; one-off tools (seed, create-moderator) pass none and
+    use the event loop's default executor.
+    """
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="bcrypt",
+                              initializer=_lower_priority)
 
 
 def _prepare(password: str) -> bytes:
@@ -77,20 +71,24 @@ def _verify_sync(password: str, password_hash: str) -> bool:
 class PasswordHasher:
     """Hashes and verifies passwords in low-priority worker threads at a fixed bcrypt cost."""
 
-    def __init__(self, cost: int) -> None:
+    def __init__(self, cost: int, executor: Executor | None = None) -> None:
         self.cost = cost
+        self.executor = executor  # None: the event loop's default executor
         self._dummy_hash: str | None = None
+
+    async def _in_worker(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def hash(self, password: str) -> str:
         """Return the bcrypt hash of ``password``."""
-        return await _in_worker(hash_sync, password, self.cost)
+        return await self._in_worker(hash_sync, password, self.cost)
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         """Check ``password``; with no hash (unknown account) spend the same time and return False."""
         if password_hash is None:
-            await _in_worker(_verify_sync, password, await self._dummy())
+            await self._in_worker(_verify_sync, password, await self._dummy())
             return False
-        return await _in_worker(_verify_sync, password, password_hash)
+        return await self._in_worker(_verify_sync, password, password_hash)
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:

@@ -7,13 +7,13 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.auth import repository as repo
 from domain.auth import tokens
 from domain.auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
-from domain.auth.throttle import LoginThrottle
 from domain.errors import AccountSuspended, InvalidCredentials, TokenReused, Unauthorized, ValidationFailed
 from domain.events.log import EventLog
 from domain.models import User
@@ -25,13 +25,24 @@ EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f.]+(\.[^@\s\x00-\x1
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
+class LoginGuard(Protocol):
+    """Counts failed logins and refuses attempts past its limits (``infra.login_throttle.LoginThrottle``)."""
+
+    async def check(self, email: str, address: str) -> None:
+        """Raise ``RateLimited`` if this attempt may not be tried now."""
+
+    async def failed(self, email: str, address: str) -> None: ...
+
+    async def succeeded(self, email: str, address: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class AuthDeps:
     """What the auth service needs besides a database session."""
 
     hasher: PasswordHasher
     tokens: tokens.TokenConfig
-    throttle: LoginThrottle
+    throttle: LoginGuard
     events: EventLog | None = None  # tells open sockets of a revoked login to close
 
 

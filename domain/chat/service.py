@@ -9,14 +9,13 @@ once, also on sockets that are already open.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.chat import repository as repo
 from domain.chat import rules
 from domain.chat.repository import Lock, MatchRow, StoredMessage
-from domain.chat.throttle import TypingThrottle
 from domain.errors import NotFound
 from domain.events.log import EventLog
 from domain.profiles.view import rfc3339
@@ -116,7 +115,13 @@ async def mark_read(session: AsyncSession, events: EventLog, reader_id: uuid.UUI
     return {}
 
 
-async def typing(session: AsyncSession, events: EventLog, throttle: TypingThrottle, user_id: uuid.UUID,
+class TypingGate(Protocol):
+    """Admits at most one typing event per user and match per interval (``infra.typing_throttle``)."""
+
+    async def admit(self, user_id: uuid.UUID, match_id: uuid.UUID) -> bool: ...
+
+
+async def typing(session: AsyncSession, events: EventLog, throttle: TypingGate, user_id: uuid.UUID,
                  match_id: uuid.UUID) -> dict[str, Any]:
     """Tell the other member (only) that ``user_id`` is typing; extras within the interval are dropped."""
     _, other = await _open_match(session, user_id, match_id, None)

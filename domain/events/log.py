@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.events import repository as repo
 from domain.events import wire
-from domain.events.publisher import Publisher
 from domain.transaction import after_commit
+
+
+class Publisher(Protocol):
+    """Fans messages out to every node (``infra.redis_publisher.RedisPublisher``); never raises."""
+
+    async def publish(self, channel: str, message: bytes) -> None: ...
+
+    async def publish_many(self, messages: list[tuple[str, bytes]]) -> None: ...
 
 
 class EventLog:

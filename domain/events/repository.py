@@ -63,7 +63,7 @@ async def append_many(session: AsyncSession, events: Sequence[tuple[uuid.UUID, s
 
 _USER = bindparam("user", type_=Uuid)
 _event, _counter = table(UserEvent).c, table(UserEventCounter).c
-# built once, on the tables: sync and every connect run them (domain/social/repository.py says why)
+# built once, on the tables: sync and every connect run them (domain/social/store_common.py says why)
 _AFTER = (select(_event.seq, _event.type, _event.payload)
           .where(_event.user_id == _USER, _event.seq > bindparam("after", type_=BigInteger))
           .order_by(_event.seq).limit(bindparam("limit", type_=Integer)))

@@ -76,6 +76,8 @@ def decode(message: bytes) -> tuple[Kind, int, str]:
     kind = head[:1]
     if kind == b"D":
         return "D", int(head[1:]), payload.decode()
-    if kind in (b"E", b"C") and len(head) == 1:
-        return kind.decode(), 0, payload.decode()  # type: ignore[return-value]
+    if kind == b"E" and len(head) == 1:
+        return "E", 0, payload.decode()
+    if kind == b"C" and len(head) == 1:
+        return "C", 0, payload.decode()
     raise ValueError("not a hub message")

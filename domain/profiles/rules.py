@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,47 +111,53 @@ def check_update(patch: Mapping[str, Any], stored: AgeBounds) -> dict[str, Any]:
     ``location`` becomes ``lat``/``lon`` of its grid cell's centre (``domain/location/grid.py``).
     """
     check_fields(list(patch))
-    problems: dict[str, str] = {}
+    problems = {name: "may not be null" for name, value in patch.items() if value is None and name not in NULLABLE}
     values: dict[str, Any] = {}
-    for name, value in patch.items():
-        if value is None and name not in NULLABLE:
-            problems[name] = "may not be null"
-    if "display_name" in patch and "display_name" not in problems:
-        reason, text = names.check_display_name(patch["display_name"])  # the same rule as at signup
-        if reason:
-            problems["display_name"] = reason
-        values["display_name"] = text
-    if "bio" in patch and "bio" not in problems:
-        reason, text = check_text(patch["bio"], minimum=0, maximum=BIO_MAX, allowed=MULTILINE)
-        if reason:
-            problems["bio"] = reason
-        values["bio"] = text
-    if "gender" in patch:
-        gender = patch["gender"]
-        if gender is not None and gender not in GENDERS:
-            problems["gender"] = f"must be one of {', '.join(GENDERS)} (or null)"
-        values["gender"] = gender
-    if "interested_in" in patch and "interested_in" not in problems:
-        wanted = patch["interested_in"]
-        if not isinstance(wanted, list) or not all(isinstance(g, str) for g in wanted):
-            problems["interested_in"] = "must be a list of genders"
-        elif any(g not in GENDERS for g in wanted):
-            problems["interested_in"] = f"each must be one of {', '.join(GENDERS)}"
-        elif len(set(wanted)) != len(wanted):
-            problems["interested_in"] = "must not repeat a gender"
-        else:
-            values["interested_in"] = [g for g in GENDERS if g in wanted]  # stored in a canonical order
-    if "max_distance_km" in patch and "max_distance_km" not in problems:
-        km = patch["max_distance_km"]
-        if not _is_int(km) or not DISTANCE_MIN_KM <= km <= DISTANCE_MAX_KM:
-            problems["max_distance_km"] = f"must be a whole number from {DISTANCE_MIN_KM} to {DISTANCE_MAX_KM}"
-        values["max_distance_km"] = km
-    if "location" in patch:
-        values.update(_check_location(patch["location"], problems))
+    for name, check in _FIELD_CHECKS.items():
+        if name in patch and name not in problems:
+            values.update(check(patch[name], problems))
     _check_ages(patch, stored, values, problems)
     if problems:
         raise fail(problems)
     return values
+
+
+def _check_display_name(display_name: object, problems: dict[str, str]) -> dict[str, Any]:
+    reason, text = names.check_display_name(display_name)  # the same rule as at signup
+    if reason:
+        problems["display_name"] = reason
+    return {"display_name": text}
+
+
+def _check_bio(bio: object, problems: dict[str, str]) -> dict[str, Any]:
+    reason, text = check_text(bio, minimum=0, maximum=BIO_MAX, allowed=MULTILINE)
+    if reason:
+        problems["bio"] = reason
+    return {"bio": text}
+
+
+def _check_gender(gender: object, problems: dict[str, str]) -> dict[str, Any]:
+    if gender is not None and gender not in GENDERS:
+        problems["gender"] = f"must be one of {', '.join(GENDERS)} (or null)"
+    return {"gender": gender}
+
+
+def _check_interested_in(wanted: object, problems: dict[str, str]) -> dict[str, Any]:
+    if not isinstance(wanted, list) or not all(isinstance(g, str) for g in wanted):
+        problems["interested_in"] = "must be a list of genders"
+    elif any(g not in GENDERS for g in wanted):
+        problems["interested_in"] = f"each must be one of {', '.join(GENDERS)}"
+    elif len(set(wanted)) != len(wanted):
+        problems["interested_in"] = "must not repeat a gender"
+    else:
+        return {"interested_in": [g for g in GENDERS if g in wanted]}  # stored in a canonical order
+    return {}
+
+
+def _check_max_distance(km: Any, problems: dict[str, str]) -> dict[str, Any]:
+    if not _is_int(km) or not DISTANCE_MIN_KM <= km <= DISTANCE_MAX_KM:
+        problems["max_distance_km"] = f"must be a whole number from {DISTANCE_MIN_KM} to {DISTANCE_MAX_KM}"
+    return {"max_distance_km": km}
 
 
 def _check_location(location: object, problems: dict[str, str]) -> dict[str, Any]:
@@ -169,6 +175,20 @@ def _check_location(location: object, problems: dict[str, str]) -> dict[str, Any
         return {}
     cell_lat, cell_lon = snap(float(lat), float(lon))  # only the cell's centre is ever stored
     return {"lat": cell_lat, "lon": cell_lon}
+
+
+FieldCheck = Callable[[Any, dict[str, str]], dict[str, Any]]
+
+# Each sent field that is not already refused (as null) is checked in this order; a check notes its
+# problems and returns the column values to write.
+_FIELD_CHECKS: dict[str, FieldCheck] = {
+    "display_name": _check_display_name,
+    "bio": _check_bio,
+    "gender": _check_gender,
+    "interested_in": _check_interested_in,
+    "max_distance_km": _check_max_distance,
+    "location": _check_location,
+}
 
 
 def _check_ages(patch: Mapping[str, Any], stored: AgeBounds, values: dict[str, Any],

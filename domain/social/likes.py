@@ -29,9 +29,9 @@ from domain.errors import Conflict, NotFound, Unauthorized
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
 from domain.profiles.view import rfc3339
-from domain.social import repository as repo
-from domain.social import rules
-from domain.social.notify import Outbox, card_for, match_out
+from domain.social import like_store, locks, match_store, person_store, rules
+from domain.social.notify import EventBatch, add_match_created, card_for
+from domain.social.store_common import clock
 
 
 async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, liker_id: uuid.UUID,
@@ -40,13 +40,13 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
     comment = rules.clean_comment(comment)
     if target_id == liker_id:
         raise NotFound("no such person")
-    liker = await repo.lock_user_row(session, liker_id)
-    now = await repo.lock_like(session, liker_id, target_id)
+    liker = await locks.lock_user_row(session, liker_id)
+    now = await locks.lock_like(session, liker_id, target_id)
     if liker is None or not rules.is_active(liker.status, liker.suspended_until, now):
         raise Unauthorized("this account cannot like anyone")
 
     # 1. the target
-    target = await repo.target(session, liker_id, target_id, now)
+    target = await person_store.target(session, liker_id, target_id, now)
     if (target is None or not rules.is_active(target.status, target.suspended_until, now)
             or target.blocked or target.passed_by_actor):
         raise NotFound("no such person")
@@ -56,44 +56,40 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
     # 2-5. the liker's counters, read once under the row lock and checked in order
     norm = rules.normalise_comment(comment) if comment is not None else None
     day = rules.utc_day(now)
-    counts = await repo.like_counts(session, liker_id, day, norm, now - timedelta(seconds=rules.VELOCITY_WINDOW_S),
-                                    ever_cap=rules.FIRST_LIKES_NEEDING_COMMENT, same_cap=rules.SAME_COMMENT_MAX,
-                                    recent_cap=rules.VELOCITY_LIMIT)
+    counts = await like_store.like_counts(session, liker_id, day, norm,
+                                          now - timedelta(seconds=rules.VELOCITY_WINDOW_S),
+                                          ever_cap=rules.FIRST_LIKES_NEEDING_COMMENT,
+                                          same_cap=rules.SAME_COMMENT_MAX, recent_cap=rules.VELOCITY_LIMIT)
     rules.check_daily(counts.today, now)
     rules.check_comment(comment, counts.ever)
     if norm is not None:
         rules.check_spam(counts.same_comment)
     rules.check_velocity(counts.recent, now)
 
-    stored = await repo.store_like(session, liker_id, target_id, comment, norm, now, day)
+    stored = await like_store.store_like(session, liker_id, target_id, comment, norm, now, day)
     if stored is None:
         raise Conflict("you already liked this person")
     like_id, today = stored.id, stored.today
 
-    outbox = Outbox(events)
+    batch = EventBatch(events)
     match: dict[str, Any] | None = None
     if stored.liked_back and not stored.passed_by_target:
-        row = await repo.insert_match(session, liker_id, target_id, now)
+        row = await match_store.insert_match(session, liker_id, target_id, now)
         if row is not None:
-            target_card = await card_for(session, storage, liker_id, target_id)
-            liker_card = await card_for(session, storage, target_id, liker_id)
-            match = match_out(row.id, row.state, row.matched_at, target_card)
-            outbox.add(liker_id, "match.created", {"match": match})
-            outbox.add(target_id, "match.created",
-                       {"match": match_out(row.id, row.state, row.matched_at, liker_card)})
+            match = await add_match_created(session, storage, batch, row, liker_id)
     elif not stored.passed_by_target:
         # while the target's pass on the liker is active the like is kept silently (docs/social.md)
-        outbox.add(target_id, "like.received", {
+        batch.add(target_id, "like.received", {
             "like_id": str(like_id), "from": await card_for(session, storage, target_id, liker_id),
             "comment": comment})
-    await outbox.flush(session)
+    await batch.flush(session)
     return {"like_id": str(like_id), "match": match, "likes_left_today": rules.likes_left(today)}
 
 
 async def pending(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> dict[str, Any]:
     """Who liked the user and is still waiting: ``{"likes":[{"like_id","from","comment","created_at"}]}``."""
-    now = await repo.clock(session)
-    rows = await repo.pending_likes(session, user_id, now, rules.PENDING_LIMIT)
+    now = await clock(session)
+    rows = await like_store.pending_likes(session, user_id, now, rules.PENDING_LIMIT)
     cards = await load_cards(session, user_id, [r.liker_id for r in rows], storage)
     return {"likes": [{"like_id": str(r.id), "from": cards[r.liker_id], "comment": r.comment,
                        "created_at": rfc3339(r.created_at)} for r in rows if r.liker_id in cards]}

@@ -23,14 +23,14 @@ from domain.errors import NotFound
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
 from domain.profiles.view import rfc3339
-from domain.social import repository as repo
-from domain.social import rules
-from domain.social.notify import Outbox
-from domain.social.repository import MatchRow
+from domain.social import match_store, rules
+from domain.social.match_store import MatchRow
+from domain.social.notify import EventBatch
+from domain.social.store_common import clock
 
 
 async def _member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID) -> MatchRow:
-    match = await repo.member_match(session, match_id, user_id, for_update=True)
+    match = await match_store.member_match(session, match_id, user_id, for_update=True)
     if match is None:
         raise NotFound("no such match")
     return match
@@ -48,7 +48,7 @@ async def list_matches(session: AsyncSession, storage: MediaStorage, user_id: uu
     rules.check_list_limit(limit)
     after = rules.decode_cursor(cursor) if cursor is not None else None
     wanted = list(dict.fromkeys(states)) if states else list(rules.DEFAULT_LIST_STATES)
-    rows = await repo.list_matches(session, user_id, wanted, after, limit + 1)
+    rows = await match_store.list_matches(session, user_id, wanted, after, limit + 1)
     page = rows[:limit]
     hidden = {m.partner(user_id) for m in page if m.state not in rules.DISTANCE_STATES}
     cards = await load_cards(session, user_id, [m.partner(user_id) for m in page], storage, no_distance=hidden)
@@ -69,11 +69,11 @@ async def unmatch(session: AsyncSession, events: EventLog, user_id: uuid.UUID, m
     """active -> unmatched, with one of the contract's reasons (only the unmatcher's devices see it)."""
     match = await _member_match(session, match_id, user_id)
     state = rules.next_state(match.state, "unmatch")
-    now = await repo.clock(session)
-    await repo.set_state(session, match.id, state, now, unmatched_by=user_id, unmatch_reason=reason)
-    outbox = Outbox(events)
-    outbox.state_change(match, state, by=user_id, reason=reason, reason_to_partner=False)
-    await outbox.flush(session)
+    now = await clock(session)
+    await match_store.set_state(session, match.id, state, now, unmatched_by=user_id, unmatch_reason=reason)
+    batch = EventBatch(events)
+    batch.state_change(match, state, by=user_id, reason=reason, reason_to_partner=False)
+    await batch.flush(session)
     return {"match_id": str(match.id), "state": state}
 
 
@@ -82,15 +82,15 @@ async def confirm_dating(session: AsyncSession, events: EventLog, user_id: uuid.
     """Confirm "we are dating"; once both members have, active -> dating (confirming twice changes nothing)."""
     match = await _member_match(session, match_id, user_id)
     rules.next_state(match.state, "confirm_dating")  # conflict unless active
-    now = await repo.clock(session)
-    match = await repo.confirm_dating(session, match, user_id, now)
+    now = await clock(session)
+    match = await match_store.confirm_dating(session, match, user_id, now)
     state = match.state
     if match.confirmed(match.user_a) and match.confirmed(match.user_b):
         state = rules.next_state(match.state, "confirm_dating")
-        await repo.set_state(session, match.id, state, now)
-        outbox = Outbox(events)
-        outbox.state_change(match, state, by=user_id)
-        await outbox.flush(session)
+        await match_store.set_state(session, match.id, state, now)
+        batch = EventBatch(events)
+        batch.state_change(match, state, by=user_id)
+        await batch.flush(session)
     return {"match_id": str(match.id), "state": state, **_dating_view(match, user_id)}
 
 
@@ -99,11 +99,11 @@ async def end_dating(session: AsyncSession, events: EventLog, user_id: uuid.UUID
     """dating -> archived."""
     match = await _member_match(session, match_id, user_id)
     state = rules.next_state(match.state, "end_dating")
-    now = await repo.clock(session)
-    await repo.set_state(session, match.id, state, now)
-    outbox = Outbox(events)
-    outbox.state_change(match, state, by=user_id)
-    await outbox.flush(session)
+    now = await clock(session)
+    await match_store.set_state(session, match.id, state, now)
+    batch = EventBatch(events)
+    batch.state_change(match, state, by=user_id)
+    await batch.flush(session)
     return {"match_id": str(match.id), "state": state}
 
 
@@ -114,47 +114,47 @@ async def reactivate_on_message(session: AsyncSession, events: EventLog, match_i
     For chat's send, inside its transaction and before it appends ``message.created`` (so both members
     see ``match.updated {"state":"active","by": sender}`` first). Dating confirmations start over.
     """
-    match = await repo.member_match(session, match_id, sender_id, for_update=True)
+    match = await match_store.member_match(session, match_id, sender_id, for_update=True)
     if match is None or not rules.allows(match.state, "message"):
         return False
     state = rules.next_state(match.state, "message")
-    await repo.set_state(session, match.id, state, await repo.clock(session))
-    outbox = Outbox(events)
-    outbox.state_change(match, state, by=sender_id)
-    await outbox.flush(session)
+    await match_store.set_state(session, match.id, state, await clock(session))
+    batch = EventBatch(events)
+    batch.state_change(match, state, by=sender_id)
+    await batch.flush(session)
     return True
 
 
-async def end_for_block(session: AsyncSession, outbox: Outbox, blocker_id: uuid.UUID, blocked_id: uuid.UUID,
+async def end_for_block(session: AsyncSession, batch: EventBatch, blocker_id: uuid.UUID, blocked_id: uuid.UUID,
                         now: datetime) -> None:
     """A block ends the pair's match if it is still open: -> unmatched (call under the pair lock)."""
-    match = await repo.pair_match(session, blocker_id, blocked_id)
+    match = await match_store.pair_match(session, blocker_id, blocked_id)
     if match is None or not rules.allows(match.state, "block"):
         return
     state = rules.next_state(match.state, "block")
-    await repo.set_state(session, match.id, state, now, unmatched_by=blocker_id)
+    await match_store.set_state(session, match.id, state, now, unmatched_by=blocker_id)
     # the blocked person sees an unmatch by the blocker, never the word "blocked"
-    outbox.state_change(match, state, by=blocker_id, reason=rules.REASON_BLOCKED, reason_to_partner=False)
+    batch.state_change(match, state, by=blocker_id, reason=rules.REASON_BLOCKED, reason_to_partner=False)
 
 
-async def end_for_deletion(session: AsyncSession, outbox: Outbox, user_id: uuid.UUID, now: datetime) -> int:
+async def end_for_deletion(session: AsyncSession, batch: EventBatch, user_id: uuid.UUID, now: datetime) -> int:
     """Every open match of a deleted account -> deleted, told to the partner; returns how many."""
-    matches = await repo.open_matches_of(session, user_id, sorted(rules.OPEN_STATES))
+    matches = await match_store.open_matches_of(session, user_id, sorted(rules.OPEN_STATES))
     for match in matches:
         state = rules.next_state(match.state, "delete")
-        await repo.set_state(session, match.id, state, now)
-        outbox.state_change(match, state, by=user_id, reason=rules.REASON_ACCOUNT_DELETED,
+        await match_store.set_state(session, match.id, state, now)
+        batch.state_change(match, state, by=user_id, reason=rules.REASON_ACCOUNT_DELETED,
                             members=(match.partner(user_id),))
     return len(matches)
 
 
 async def archive_idle(session: AsyncSession, events: EventLog, now: datetime, limit: int) -> int:
     """Archive up to ``limit`` active matches idle for 7 days (rows locked elsewhere are skipped); how many."""
-    matches = await repo.idle_matches(session, now - rules.ARCHIVE_IDLE_AFTER, limit)
-    outbox = Outbox(events)
+    matches = await match_store.idle_matches(session, now - rules.ARCHIVE_IDLE_AFTER, limit)
+    batch = EventBatch(events)
     for match in matches:
         state = rules.next_state(match.state, "archive")
-        await repo.set_state(session, match.id, state, now)
-        outbox.state_change(match, state, reason=rules.REASON_INACTIVE)
-    await outbox.flush(session)
+        await match_store.set_state(session, match.id, state, now)
+        batch.state_change(match, state, reason=rules.REASON_INACTIVE)
+    await batch.flush(session)
     return len(matches)

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.cards import load_cards
+from domain.cards import load_cards, load_cards_for_pairs
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
 from domain.profiles.view import rfc3339
-from domain.social.repository import MatchRow
+from domain.social.match_store import MatchRow
 
 
 def match_out(match_id: uuid.UUID, state: str, matched_at: datetime, card: dict[str, Any]) -> dict[str, Any]:
@@ -44,8 +44,8 @@ async def card_for(session: AsyncSession, storage: MediaStorage, viewer_id: uuid
 
 
 @dataclass
-class Outbox:
-    """Durable events of one transaction, appended together at the end."""
+class EventBatch:
+    """The durable events of one command, collected as it runs and appended together at its end (``flush``)."""
 
     events: EventLog
     pending: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
@@ -68,3 +68,19 @@ class Outbox:
         """Append everything collected, by ascending user id (order per user kept)."""
         await self.events.append_many(session, sorted(self.pending, key=lambda item: item[0].bytes))
         self.pending.clear()
+
+
+async def add_match_created(session: AsyncSession, storage: MediaStorage, batch: EventBatch, match: MatchRow,
+                            liker_id: uuid.UUID) -> dict[str, Any]:
+    """``match.created`` for both members of a new match, each with the other's card as they see it.
+
+    Both cards come from one query. Returns the liker's match object (the like's reply carries it).
+    """
+    partner = match.partner(liker_id)
+    pairs = [(liker_id, partner), (partner, liker_id)]
+    cards = await load_cards_for_pairs(session, pairs, storage)
+    out = {viewer: match_out(match.id, match.state, match.matched_at, cards[(viewer, other)])
+           for viewer, other in pairs}
+    for viewer, data in out.items():
+        batch.add(viewer, "match.created", {"match": data})
+    return out[liker_id]

@@ -11,33 +11,33 @@ from domain.discovery.signals import profile_changed
 from domain.errors import Conflict, NotFound
 from domain.events.log import EventLog
 from domain.profiles.view import rfc3339
-from domain.social import repository as repo
-from domain.social import rules
+from domain.social import locks, pass_store, person_store, rules
+from domain.social.store_common import clock
 
 
 async def pass_on(session: AsyncSession, passer_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
     """Hide ``target_id`` from the passer for 30 days (again: the 30 days restart): ``{"expires_at"}``."""
     if target_id == passer_id:
         raise NotFound("no such person")
-    await repo.lock_user_row(session, passer_id)  # serialised with the passer's likes
-    target, now = await repo.target_and_clock(session, passer_id, target_id)
+    await locks.lock_user_row(session, passer_id)  # serialised with the passer's likes
+    target, now = await person_store.target_and_clock(session, passer_id, target_id)
     if target is None or now is None or target.status == "deleted" or target.blocked:
         raise NotFound("no such person")
     if target.liked_by_actor:
         raise Conflict("you already liked this person; unmatch or block instead")
-    expires_at = await repo.upsert_pass(session, passer_id, target_id, now, rules.pass_expiry(now))
+    expires_at = await pass_store.upsert_pass(session, passer_id, target_id, now, rules.pass_expiry(now))
     return {"expires_at": rfc3339(expires_at)}
 
 
 async def undo(session: AsyncSession, events: EventLog, passer_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
     """Take back the active pass on ``target_id``; at most once per 7 days (``rate_limited``)."""
-    passer = await repo.lock_user_row(session, passer_id)  # serialises undos: the 7-day limit is race-free
-    now = await repo.clock(session)
-    target = await repo.target(session, passer_id, target_id, now) if target_id != passer_id else None
+    passer = await locks.lock_user_row(session, passer_id)  # serialises undos: the 7-day limit is race-free
+    now = await clock(session)
+    target = await person_store.target(session, passer_id, target_id, now) if target_id != passer_id else None
     if passer is None or target is None or not target.passed_by_actor:
         raise NotFound("you have no active pass on this person")
     rules.check_pass_undo(passer.last_pass_undo_at, now)
-    await repo.delete_active_pass(session, passer_id, target_id, now)
-    await repo.set_last_pass_undo(session, passer_id, now)
+    await pass_store.delete_active_pass(session, passer_id, target_id, now)
+    await pass_store.set_last_pass_undo(session, passer_id, now)
     profile_changed(session, events, target_id)  # the person may be shown to the passer again
     return {}

@@ -12,8 +12,9 @@ from domain.events.log import EventLog
 from domain.models.moderation import MAX_DETAILS_CHARS, REPORT_REASONS
 from domain.moderation.feed import report_for_feed
 from domain.profiles.view import rfc3339
-from domain.social import repository as repo
+from domain.social import report_store
 from domain.social.blocks import block_in
+from domain.social.store_common import clock
 from domain.text.bidi import refuse_direction_formatting
 from domain.transaction import after_commit
 
@@ -37,9 +38,9 @@ async def report(session: AsyncSession, events: EventLog, reporter_id: uuid.UUID
     if reason not in REPORT_REASONS:
         raise ValidationFailed.field("reason", "one of " + ", ".join(REPORT_REASONS))
     details = clean_details(details)
-    now = await repo.clock(session)
+    now = await clock(session)
     await block_in(session, events, reporter_id, reported_id, now)  # not_found for nobody, oneself or deleted
-    report_id, created_at = await repo.insert_report(session, reporter_id, reported_id, reason, details, now)
+    report_id, created_at = await report_store.insert_report(session, reporter_id, reported_id, reason, details, now)
     # the moderators' queue entry (the report plus triage signals), as their snapshot shows it
     entry = await report_for_feed(session, report_id) or {
         "id": str(report_id), "reporter_id": str(reporter_id), "reported_id": str(reported_id), "reason": reason,

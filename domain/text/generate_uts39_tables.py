@@ -62,7 +62,7 @@ class Icu:
         function = getattr(self._lib, name + self._suffix)
         function.restype = restype
         function.argtypes = list(argtypes)
-        return function  # type: ignore[no-any-return]
+        return function  # type: ignore[no-any-return]  # a ctypes foreign function, found by name
 
     def unicode_version(self) -> str:
         version = (ctypes.c_uint8 * 4)()

@@ -3,7 +3,7 @@
 A discovery batch wants the people near the viewer, of a gender the viewer is
 interested in, of an age the viewer accepts, who accept the viewer's age, all
 ranked. Two changes keep that to a few index searches and one pass over the
-matching rows (measured with ``delete-api bench discovery``; docs/discovery.md):
+matching rows (measured with ``python -m bench discovery``; docs/discovery.md):
 
 1. ``ix_users_discovery_<gender>``, one partial GiST index per gender. The 0001
    index on ``earth_point(lat, lon)`` answers only "near": in a city it returns

@@ -44,7 +44,7 @@ _FUNCTION = "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = publi
 def upgrade() -> None:
     op.execute(f"CREATE FUNCTION location_cell_lat(lat double precision) RETURNS double precision {_FUNCTION} "
                f"AS $$ SELECT {_CENTRE} $$")
-    op.execute(f"CREATE FUNCTION location_cell_lon(lat double precision, lon double precision) "  # noqa: S608
+    op.execute(f"CREATE FUNCTION location_cell_lon(lat double precision, lon double precision) "  # noqa: S608 - constants
                f"RETURNS double precision {_FUNCTION} "
                f"AS $$ SELECT -180::float8 + (least(s - 1, greatest(0, floor((lon + 180::float8) * s / 360::float8)"
                f"::int)) + 0.5::float8) * 360::float8 / s FROM (SELECT {_SLICES} AS s) slices $$")

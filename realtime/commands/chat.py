@@ -9,10 +9,9 @@ from pydantic import BaseModel, Field
 
 from domain.chat import rules
 from domain.chat import service as chat
-from domain.chat.throttle import TypingThrottle
 from domain.models.chat import MAX_BODY_CHARS, MAX_CLIENT_MSG_ID_CHARS
 from realtime.context import CommandContext
-from realtime.events import MessageOut
+from realtime.event_schemas import MessageOut
 from realtime.registry import REGISTRY, CommandInput
 
 
@@ -57,7 +56,7 @@ class EmptyReply(BaseModel):
                   summary="Send a message in a match; retrying with the same client_msg_id returns the same message.")
 async def send(ctx: CommandContext, data: SendIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await chat.send(session, ctx.resources.realtime.events, ctx.principal.user_id, data.match_id,
+        return await chat.send(session, ctx.deps.events, ctx.principal.user_id, data.match_id,
                                data.body, data.client_msg_id)
 
 
@@ -72,14 +71,14 @@ async def history(ctx: CommandContext, data: HistoryIn) -> dict[str, Any]:
                   summary="Mark a match's messages read up to one; both members' devices get message.read.")
 async def read(ctx: CommandContext, data: ReadIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await chat.mark_read(session, ctx.resources.realtime.events, ctx.principal.user_id,
+        return await chat.mark_read(session, ctx.deps.events, ctx.principal.user_id,
                                     data.match_id, data.up_to)
 
 
 @REGISTRY.command("typing", TypingIn, reply=EmptyReply,
                   summary="Tell the other member you are typing (ephemeral; at most one event per 2 s).")
 async def typing(ctx: CommandContext, data: TypingIn) -> dict[str, Any]:
-    res = ctx.resources
+    deps = ctx.deps
     async with ctx.transaction() as session:
-        return await chat.typing(session, res.realtime.events, TypingThrottle(res.redis, res.redis_prefix),
+        return await chat.typing(session, deps.events, deps.typing,
                                  ctx.principal.user_id, data.match_id)

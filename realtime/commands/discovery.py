@@ -25,13 +25,13 @@ class RequestReply(BaseModel):
                   summary="Push up to `count` ranked discovery.card events, then discovery.empty if nobody is "
                           "left; credits left open are filled live as people become eligible.")
 async def request(ctx: CommandContext, data: RequestIn) -> dict[str, Any]:
-    live = await discovery_live.attach(ctx.resources)  # listening before the query: no change is missed
+    live = ctx.deps.discovery  # listening since the process started: no change is missed
     state = discovery_live.socket_state(ctx.connection)
     live.track(state)  # a fill arriving while this runs waits for the lock, then sees the new credits
     async with state.lock:
         state.credits = 0  # a new request replaces the open credits, also when it fails
         async with ctx.transaction() as session:
-            batch = await discovery.next_batch(session, ctx.resources.storage, ctx.principal.user_id,
+            batch = await discovery.next_batch(session, ctx.deps.storage, ctx.principal.user_id,
                                                data.count, state.sent)
         for card in batch.cards:
             state.push_card(card)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from domain.models.moderation import MAX_NOTE_CHARS, MAX_SUSPENSION_DAYS
 from domain.moderation import service as moderation
 from realtime.context import CommandContext
-from realtime.events import CardPhoto, CardPrompt, EventData, ReportOut, ReportReason, Resolution
+from realtime.event_schemas import CardPhoto, CardPrompt, EventData, ReportOut, ReportReason, Resolution
 from realtime.registry import REGISTRY, CommandInput, NoInput
 
 MODERATOR = "moderator"
@@ -178,7 +178,7 @@ class RemoveReply(BaseModel):
                           "then live moderation.report and moderation.resolved events on this socket.")
 async def subscribe(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
     def start_feed() -> None:
-        ctx.resources.realtime.hub.join_moderators(ctx.connection)
+        ctx.deps.hub.join_moderators(ctx.connection)
 
     async with ctx.transaction() as session:
         return await moderation.subscribe(session, ctx.principal.user_id, start_feed)
@@ -189,7 +189,7 @@ async def subscribe(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
                           "blocks received and recent moderation actions.")
 async def user(ctx: CommandContext, data: UserIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await moderation.dossier(session, ctx.resources.storage, ctx.principal.user_id, data.user_id)
+        return await moderation.dossier(session, ctx.deps.storage, ctx.principal.user_id, data.user_id)
 
 
 @REGISTRY.command("moderation.resolve", ResolveIn, role=MODERATOR, reply=ResolveReply,
@@ -197,7 +197,7 @@ async def user(ctx: CommandContext, data: UserIn) -> dict[str, Any]:
                           "a conflict. Suspend and ban close the user's sockets with 4403 and revoke their logins.")
 async def resolve(ctx: CommandContext, data: ResolveIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await moderation.resolve(session, ctx.resources.realtime.events, ctx.principal.user_id,
+        return await moderation.resolve(session, ctx.deps.events, ctx.principal.user_id,
                                         data.report_id, data.action, data.note, data.days)
 
 
@@ -205,7 +205,7 @@ async def resolve(ctx: CommandContext, data: ResolveIn) -> dict[str, Any]:
                   summary="Remove one photo of a user (audited).")
 async def remove_photo(ctx: CommandContext, data: RemovePhotoIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await moderation.remove_photo(session, ctx.resources.storage, ctx.principal.user_id, data.user_id,
+        return await moderation.remove_photo(session, ctx.deps.storage, ctx.principal.user_id, data.user_id,
                                              data.photo_id, data.note, data.report_id)
 
 

@@ -15,7 +15,7 @@ from domain.compatibility import service as compatibility
 from domain.profiles import rules
 from domain.profiles import service as profiles
 from realtime.context import CommandContext
-from realtime.events import CardPhoto, CardPrompt
+from realtime.event_schemas import CardPhoto, CardPrompt
 from realtime.registry import REGISTRY, CommandInput, NoInput
 
 GENDER_LIST = "woman, man or nonbinary"
@@ -166,13 +166,13 @@ class CompatibilityReply(Reply):
 @REGISTRY.command("me.get", NoInput, summary="Your own full profile.", reply=UserReply)
 async def me_get(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await profiles.get_me(session, ctx.resources.storage, ctx.principal.user_id)
+        return await profiles.get_me(session, ctx.deps.storage, ctx.principal.user_id)
 
 
 @REGISTRY.command("me.update", UpdateIn, summary="Change any of your editable profile fields.", reply=UserReply)
 async def me_update(ctx: CommandContext, data: UpdateIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await profiles.update_me(session, ctx.resources.storage, ctx.resources.realtime.events,
+        return await profiles.update_me(session, ctx.deps.storage, ctx.deps.events,
                                         ctx.principal.user_id, data.model_dump(exclude_unset=True))
 
 
@@ -211,7 +211,7 @@ async def quiz_questions(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
 @REGISTRY.command("quiz.submit", QuizIn, summary="Submit (or resubmit) all six quiz answers.", reply=QuizReply)
 async def quiz_submit(ctx: CommandContext, data: QuizIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await profiles.submit_quiz(session, ctx.resources.realtime.events, ctx.principal.user_id,
+        return await profiles.submit_quiz(session, ctx.deps.events, ctx.principal.user_id,
                                           data.answers)
 
 

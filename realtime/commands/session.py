@@ -44,7 +44,7 @@ async def ping(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
 @REGISTRY.command("auth", AuthIn, summary="Renew the socket's access token before it expires.", reply=AuthReply)
 async def renew(ctx: CommandContext, data: AuthIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        principal = await auth.authenticate(session, ctx.resources.auth, data.token)
+        principal = await auth.authenticate(session, ctx.deps.auth, data.token)
     if principal.user_id != ctx.principal.user_id:
         raise Unauthorized("that token belongs to another user")
     ctx.connection.set_principal(principal)

@@ -13,7 +13,7 @@ from domain.social import blocks, likes, matches, passes, reports, rules
 from domain.transaction import after_commit
 from realtime import frames
 from realtime.context import CommandContext
-from realtime.events import Card, MatchOut, MatchState, ReportReason
+from realtime.event_schemas import Card, MatchOut, MatchState, ReportReason
 from realtime.registry import DEFERRED, REGISTRY, CommandInput, NoInput
 
 UnmatchReason = Literal["not_interested", "no_response", "inappropriate", "met_offline", "other"]
@@ -109,9 +109,9 @@ class ReportReply(BaseModel):
 
 @REGISTRY.command("like", LikeIn, summary="Like someone; a like back makes a match.", reply=LikeReply)
 async def like(ctx: CommandContext, data: LikeIn) -> dict[str, Any]:
-    res = ctx.resources
+    deps = ctx.deps
     async with ctx.transaction() as session:
-        return await likes.like(session, res.realtime.events, res.storage, ctx.principal.user_id, data.user_id,
+        return await likes.like(session, deps.events, deps.storage, ctx.principal.user_id, data.user_id,
                                 data.comment)
 
 
@@ -124,27 +124,27 @@ async def pass_(ctx: CommandContext, data: UserIn) -> dict[str, Any]:
 @REGISTRY.command("pass.undo", UserIn, summary="Take back an active pass (once per 7 days).", reply=Empty)
 async def pass_undo(ctx: CommandContext, data: UserIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await passes.undo(session, ctx.resources.realtime.events, ctx.principal.user_id, data.user_id)
+        return await passes.undo(session, ctx.deps.events, ctx.principal.user_id, data.user_id)
 
 
 @REGISTRY.command("likes.pending", NoInput, summary="Who liked you and is waiting for an answer.",
                   reply=PendingReply)
 async def likes_pending(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await likes.pending(session, ctx.resources.storage, ctx.principal.user_id)
+        return await likes.pending(session, ctx.deps.storage, ctx.principal.user_id)
 
 
 @REGISTRY.command("matches.list", MatchesIn, summary="Your matches, newest first, paged.", reply=MatchesReply)
 async def matches_list(ctx: CommandContext, data: MatchesIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await matches.list_matches(session, ctx.resources.storage, ctx.principal.user_id, data.states,
+        return await matches.list_matches(session, ctx.deps.storage, ctx.principal.user_id, data.states,
                                           data.cursor, data.limit)
 
 
 @REGISTRY.command("match.unmatch", UnmatchIn, summary="End an active match.", reply=StateReply)
 async def match_unmatch(ctx: CommandContext, data: UnmatchIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await matches.unmatch(session, ctx.resources.realtime.events, ctx.principal.user_id, data.match_id,
+        return await matches.unmatch(session, ctx.deps.events, ctx.principal.user_id, data.match_id,
                                      data.reason)
 
 
@@ -152,39 +152,39 @@ async def match_unmatch(ctx: CommandContext, data: UnmatchIn) -> dict[str, Any]:
                   reply=DatingReply)
 async def match_dating(ctx: CommandContext, data: MatchIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await matches.confirm_dating(session, ctx.resources.realtime.events, ctx.principal.user_id,
+        return await matches.confirm_dating(session, ctx.deps.events, ctx.principal.user_id,
                                             data.match_id)
 
 
 @REGISTRY.command("match.end_dating", MatchIn, summary="Stop dating: the match is archived.", reply=StateReply)
 async def match_end_dating(ctx: CommandContext, data: MatchIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await matches.end_dating(session, ctx.resources.realtime.events, ctx.principal.user_id,
+        return await matches.end_dating(session, ctx.deps.events, ctx.principal.user_id,
                                         data.match_id)
 
 
 @REGISTRY.command("block", UserIn, summary="Block someone for good, both ways; ends any match.", reply=Empty)
 async def block(ctx: CommandContext, data: UserIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await blocks.block(session, ctx.resources.realtime.events, ctx.principal.user_id, data.user_id)
+        return await blocks.block(session, ctx.deps.events, ctx.principal.user_id, data.user_id)
 
 
 @REGISTRY.command("report", ReportIn, summary="Report someone to the moderators (also blocks them).",
                   reply=ReportReply)
 async def report(ctx: CommandContext, data: ReportIn) -> dict[str, Any]:
     async with ctx.transaction() as session:
-        return await reports.report(session, ctx.resources.realtime.events, ctx.principal.user_id, data.user_id,
+        return await reports.report(session, ctx.deps.events, ctx.principal.user_id, data.user_id,
                                     data.reason, data.details)
 
 
 @REGISTRY.command("account.delete", NoInput, summary="Delete your account; your sockets close with 1000.",
                   reply=Empty)
 async def account_delete(ctx: CommandContext, data: NoInput) -> dict[str, Any] | None:
-    res = ctx.resources
+    deps = ctx.deps
     async with ctx.transaction() as session:
         # the reply is queued right after commit, before the close (published after commit too) can arrive
         after_commit(session, _reply_now(ctx))
-        await deletion.delete_account(session, res.realtime.events, res.storage, ctx.principal.user_id)
+        await deletion.delete_account(session, deps.events, deps.storage, ctx.principal.user_id)
     return DEFERRED
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_settings
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 from tests.support.users import PASSWORD, new_email, signup
 
 SAMPLES = 100  # of each kind

@@ -23,9 +23,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.abuse.support import close_quietly, open_raw, read_response
-from tests.conftest import make_settings
 from tests.support.nodes import Nodes, running_nodes, signup_user
 from tests.support.server import run_server
+from tests.support.settings import make_settings
 
 TIMEOUT_S = 1
 SLACK_S = 1.5  # timer granularity, a busy test machine

@@ -24,10 +24,10 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from tests.conftest import make_settings
 from tests.fuzz.support import open_fds, rss_kib
 from tests.support.nodes import Nodes, running_nodes, signup_user
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 from tests.support.users import signup
 
 T = 10.0

@@ -22,8 +22,8 @@ import pytest
 from PIL import ExifTags, Image
 
 from tests.abuse.support import PeakMemory, close_quietly, multipart, open_raw, read_response, request_head
-from tests.rest.test_auth import assert_error
-from tests.rest.test_photos import bomb_png, fetch, list_photos, noisy_jpeg, picture, upload
+from tests.support.photos import bomb_png, fetch, list_photos, noisy_jpeg, picture, upload
+from tests.support.rest import assert_error
 from tests.support.server import RunningServer
 from tests.support.users import auth_header, signup
 

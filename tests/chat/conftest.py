@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from delete_client import DeleteClient
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.models import Block, Match, Message
-from realtime.client import DeleteClient
 from tests.support.factory import Person, make_match, make_person
 from tests.support.server import RunningServer
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from delete_client import ClientError, DeleteClient
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.models import Message
-from realtime.client import ClientError, DeleteClient
 from tests.chat.conftest import Connect, Pair, block, make_pair, set_state
 from tests.support.factory import make_match, make_person
 

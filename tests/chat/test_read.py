@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 import pytest
+from delete_client import ClientError, DeleteClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.models import MatchRead
-from realtime.client import ClientError, DeleteClient
-from realtime.events import MessageRead
+from realtime.event_schemas import MessageRead
 from tests.chat.conftest import Connect, Pair, events_until, make_pair, set_state
 from tests.support.factory import make_match, make_person
 

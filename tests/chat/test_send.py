@@ -7,12 +7,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from delete_client import ClientError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.models import Match
-from realtime.client import ClientError
-from realtime.events import MessageCreated
+from realtime.event_schemas import MessageCreated
 from tests.chat.conftest import (
     Connect,
     block,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from delete_client import ClientError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.chat.rules import TYPING_INTERVAL_S
-from realtime.client import ClientError
-from realtime.events import Typing
+from realtime.event_schemas import Typing
 from tests.chat.conftest import Connect, block, events_until, make_pair, message_with, set_state
 from tests.support.factory import make_match, make_person
 

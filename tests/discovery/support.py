@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from delete_client import DeleteClient
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.models import Block, Like, Match, Pass, PromptAnswer
-from realtime.client import DeleteClient
 from tests.support.factory import Person, make_person
 from tests.support.server import RunningServer
 

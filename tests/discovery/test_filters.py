@@ -223,7 +223,8 @@ async def test_beyond_the_candidates_distance_is_hidden(server: RunningServer, e
 
 async def test_an_incomplete_viewer_is_told_what_is_missing(server: RunningServer, engine: AsyncEngine) -> None:
     """A viewer without a location or gender gets validation_error naming the missing profile fields."""
-    from realtime.client import ClientError
+    from delete_client import ClientError
+
     from tests.discovery.support import client
 
     viewer = await viewer_at(engine, None, gender=None)
@@ -237,7 +238,8 @@ async def test_an_incomplete_viewer_is_told_what_is_missing(server: RunningServe
 @pytest.mark.parametrize("count", [0, 21, 2.5, None])
 async def test_count_must_be_1_to_20(server: RunningServer, engine: AsyncEngine, count: object) -> None:
     """``count`` outside 1-20 (or not a whole number) is a validation_error on that field."""
-    from realtime.client import ClientError
+    from delete_client import ClientError
+
     from tests.discovery.support import client
 
     viewer = await viewer_at(engine, somewhere())

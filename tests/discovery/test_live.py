@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from delete_client import DeleteClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.database import make_sessionmaker
@@ -17,8 +18,6 @@ from delete_api.resources import random_prefix
 from domain.discovery.signals import profile_changed
 from domain.models import Photo
 from domain.transaction import unit_of_work
-from realtime.client import DeleteClient
-from tests.conftest import make_settings
 from tests.discovery.support import (
     ALIKE,
     candidate_at,
@@ -32,6 +31,7 @@ from tests.discovery.support import (
 )
 from tests.support.events import event_log
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 
 CARD_WAIT_S = 5.0
 

@@ -1,4 +1,4 @@
-"""``delete-api seed`` and ``delete-api bench discovery`` on databases of their own (never the shared test one)."""
+"""``delete-api seed`` and ``python -m bench discovery`` on databases of their own (never the shared test one)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,26 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from delete_api import migrate
-from delete_api.bench import discovery as bench
+from bench import discovery as discovery_bench
 from delete_api.cli import main
-from delete_api.database import make_engine, make_sessionmaker
+from delete_api.database import make_sessionmaker
 from delete_api.seed import DEMO_PASSWORD, EMAIL_DOMAIN, seed
 from delete_api.settings import Secret, Settings
 from domain.auth.passwords import PasswordHasher
 from domain.discovery import service as discovery
 from domain.photos.storage import LocalMediaStorage
-from tests.conftest import TEST_JWT_SECRET
-from tests.support.pg import PostgresHandle
+from tests.support.pg import PostgresHandle, create_database, fresh_name, pooled_engine
+from tests.support.settings import TEST_JWT_SECRET
 
 
 async def fresh_database(postgres: PostgresHandle, prefix: str) -> str:
     """A new, migrated database on the suite's server."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    await asyncio.to_thread(postgres.ensure_database, name)
-    url = postgres.url(name)
-    await asyncio.to_thread(migrate.upgrade, url)
-    return url
+    return await asyncio.to_thread(create_database, postgres, fresh_name(prefix))
 
 
 async def test_seed_makes_varied_profiles_that_discover_each_other(postgres: PostgresHandle,
@@ -66,16 +60,13 @@ async def test_seed_makes_varied_profiles_that_discover_each_other(postgres: Pos
     assert all(storage.path_for(p["storage_key"]) is not None for p in photos)
     assert await PasswordHasher(4).verify(DEMO_PASSWORD, users[0]["password_hash"])
 
-    engine = make_engine(url, pool_size=1)
-    try:
+    async with pooled_engine(url, pool_size=1) as engine:
         found = 0
         for person in result.logins:
             async with make_sessionmaker(engine)() as session:
                 batch = await discovery.next_batch(session, storage, person.id, 10, ())
             found += len(batch.cards)
         assert found > 0
-    finally:
-        await engine.dispose()
 
 
 async def test_seed_command_prints_logins(postgres: PostgresHandle, tmp_path: Path,
@@ -99,7 +90,7 @@ async def test_discovery_benchmark_prints_its_figures(postgres: PostgresHandle, 
                         data_dir=tmp_path)
     args = argparse.Namespace(sizes=[150, 300], viewers=5, viewers_without=3, count=5, seed=2, data_dir=None,
                               keep=False, json_out=str(tmp_path / "out.json"))
-    assert await asyncio.to_thread(bench.run, args, settings) == 0
+    assert await asyncio.to_thread(discovery_bench.run, args, settings) == 0
     document = json.loads(capsys.readouterr().out)
     assert document == json.loads((tmp_path / "out.json").read_text())
     assert [r["users"] for r in document["results"]] == [150, 300]

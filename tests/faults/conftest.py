@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from delete_api.database import make_engine
 from tests.faults.support import Infra, restore
 from tests.support.nodes import Nodes, running_nodes
+from tests.support.pg import pooled_engine
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +31,8 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
 @pytest.fixture(scope="session")
 async def fault_engine(infra: Infra) -> AsyncIterator[AsyncEngine]:
     """The test process's own connections to the suite's database (for set-up and for the checks)."""
-    engine = make_engine(infra.database_url, pool_size=5)
-    yield engine
-    await engine.dispose()
+    async with pooled_engine(infra.database_url, pool_size=5) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")

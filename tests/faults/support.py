@@ -25,17 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from delete_client import ClientError, Closed, DeleteClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import connect
 
-from delete_api import migrate
 from delete_api.embedded.postgres import EmbeddedPostgres
 from delete_api.embedded.redis import EmbeddedRedis
 from domain.auth import tokens
-from realtime.client import ClientError, Closed, DeleteClient
 from tests.support.factory import TOKEN_CONFIG, Person, make_match, make_person
 from tests.support.nodes import NODE_JWT_SECRET, Nodes
+from tests.support.pg import create_database
 
 DATABASE = "delete_faults"
 NODE_TOKENS = tokens.TokenConfig(secret=NODE_JWT_SECRET)
@@ -56,9 +56,7 @@ class Infra:
     def start(self) -> None:
         """Start both servers and build the database with the real migrations."""
         self.pg.start()
-        self.pg.ensure_database(DATABASE)
-        self.database_url = self.pg.url(DATABASE)
-        migrate.upgrade(self.database_url)
+        self.database_url = create_database(self.pg, DATABASE)
         self.redis.start()
 
     def stop(self) -> None:

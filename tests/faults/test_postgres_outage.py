@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
+from delete_client import ClientError, Closed
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import ClientError, Closed
 from tests.faults.support import (
     REQUEST_TIMEOUT_S,
     Chatter,
     HealthWatch,
     Infra,
+    Pair,
     Recorder,
+    Sent,
     diff,
     matched_pair,
     member,
@@ -30,6 +33,7 @@ from tests.faults.support import (
     stored_events,
     wait_health,
 )
+from tests.support.factory import Person
 from tests.support.nodes import Nodes
 from tests.support.users import PASSWORD, new_email
 
@@ -96,7 +100,7 @@ async def test_postgres_stopped_10s_fast_errors_no_partial_writes_full_recovery(
         b = await stack.enter_async_context(Recorder(urls[::-1], pair.b.token))
         lee = await stack.enter_async_context(Recorder(urls, liker.token))
         ada = await stack.enter_async_context(Recorder(urls[::-1], admirer.token))
-        sockets = {"a": a, "b": b, "lee": lee, "ada": ada}
+        sockets = {"a": (a, pair.a.id), "b": (b, pair.b.id), "lee": (lee, liker.id), "ada": (ada, admirer.id)}
         # Ada likes Lee first: Lee's like back would make a match, if it ever went through during the outage
         assert (await ada.call("like", {"user_id": str(liker.id), "comment": COMMENT}))["match"] is None
         chatters = [Chatter(a, pair.match_id, "a"), Chatter(b, pair.match_id, "b")]
@@ -109,45 +113,9 @@ async def test_postgres_stopped_10s_fast_errors_no_partial_writes_full_recovery(
             await asyncio.to_thread(infra.stop_postgres)
             down_at = time.monotonic()
 
-            # -- REST: health 503 with database "error"; everything else a 5xx in the error shape -------------
-            probes: dict[str, float] = {}
-            for node in (A, B):
-                status, body, took = await http_probe("GET", f"{cluster[node].base_url}/v1/health")
-                assert status == 503, (status, body)
-                assert body["status"] == "degraded" and body["checks"] == {"database": "error", "redis": "ok"}, body
-                probes[f"health {'AB'[node]}"] = took
-            base = cluster[A].base_url
-            status, body, probes["login"] = await http_probe(
-                "POST", f"{base}/v1/auth/login", json={"email": liker.email, "password": PASSWORD})
-            assert_internal_error(status, body, "login")
-            status, body, probes["signup"] = await http_probe(
-                "POST", f"{base}/v1/auth/signup", json={"email": new_email(), "password": PASSWORD,
-                                                        "display_name": "Newt", "birthdate": "1990-01-01"})
-            assert_internal_error(status, body, "signup")
-            status, body, probes["photos"] = await http_probe(
-                "GET", f"{base}/v1/profile/photos", headers={"Authorization": f"Bearer {liker.token}"})
-            assert_internal_error(status, body, "GET /v1/profile/photos")
-
-            # -- sockets: `internal` replies within 5 s, and the sockets stay open ------------------------------
-            commands: list[tuple[str, dict[str, Any]]] = [
-                ("like", {"user_id": str(target.id), "comment": COMMENT}),
-                ("like", {"user_id": str(admirer.id), "comment": COMMENT + "!"}),
-                ("me.get", {}), ("matches.list", {}), ("likes.pending", {}), ("discovery.request", {"count": 5}),
-                ("messages.history", {"match_id": str(pair.match_id)})]
-            for command, data in commands:
-                code, took = await socket_error(lee if command != "messages.history" else a, command, data)
-                assert code == "internal", (command, code)
-                probes[command] = max(took, probes.get(command, 0.0))
-            assert (await lee.call("ping", timeout=REQUEST_TIMEOUT_S))["time"]  # needs no database
-
-            # a new socket is refused quickly (its token cannot be checked), not left hanging
-            started = time.monotonic()
-            try:
-                async with Recorder(urls[0], liker.token, reconnect_attempts=1):
-                    raise AssertionError("a socket was authenticated with PostgreSQL down")
-            except Closed as exc:
-                refused = f"close {exc.code} ({exc.reason})"
-            probes["new socket"] = time.monotonic() - started
+            probes = await rest_during_outage(cluster, liker)
+            await sockets_during_outage(lee, a, outage_commands(pair, target, admirer), probes)
+            refused, probes["new socket"] = await new_socket_refused(urls[0], liker.token)
             assert probes["new socket"] < REQUEST_TIMEOUT_S, probes
 
             await asyncio.sleep(max(0.0, PG_DOWN_S - (time.monotonic() - stopping_at)))
@@ -156,22 +124,9 @@ async def test_postgres_stopped_10s_fast_errors_no_partial_writes_full_recovery(
             up_at = time.monotonic()
 
             # -- recovery, without restarting anything: same sockets, new logins, new sockets -------------------
-            async def first_ok(chatter: Chatter) -> float:
-                while not any(s.ok and s.sent_at >= up_at for s in chatter.sent):
-                    await asyncio.sleep(0.05)
-                return min(s.replied_at or 0 for s in chatter.sent if s.ok and s.sent_at >= up_at) - up_at
-
-            async def login_works() -> tuple[float, str]:
-                while True:
-                    status, body, _ = await http_probe("POST", f"{base}/v1/auth/login",
-                                                       json={"email": liker.email, "password": PASSWORD})
-                    if status == 200:
-                        return time.monotonic() - up_at, str(body["access_token"])
-                    await asyncio.sleep(0.1)
-
             async with asyncio.timeout(RECOVER_WITHIN_S):
-                sends_back = await asyncio.gather(*(first_ok(c) for c in chatters))
-                login_back, fresh_token = await login_works()
+                sends_back = await asyncio.gather(*(first_ok_after(c, up_at) for c in chatters))
+                login_back, fresh_token = await login_works(cluster[A].base_url, liker, up_at)
             async with Recorder(urls[1], fresh_token) as fresh:
                 assert fresh.hello is not None and fresh.hello["user_id"] == str(liker.id)
             await asyncio.sleep(0.3)
@@ -179,64 +134,17 @@ async def test_postgres_stopped_10s_fast_errors_no_partial_writes_full_recovery(
             stop.set()
             await asyncio.gather(*chatting)
         assert [n.process.pid for n in cluster.nodes if n.process is not None] == pids, "a node was restarted"
-        for name, client in sockets.items():
+        for name, (client, _) in sockets.items():
             assert client.reconnects == 0 and client.close_code is None, f"{name}'s socket dropped"
 
-        # every send was answered within 5 s, ok or `internal`
-        sent = [s for c in chatters for s in c.sent]
-        assert all(s.unanswered == 0 for s in sent), "a send got no reply"
-        slowest = max((s.replied_at or 0) - s.sent_at for s in sent)
-        assert slowest < REQUEST_TIMEOUT_S, f"a send took {slowest:.1f}s"
-        errors = {s.error for s in sent if not s.ok}
-        assert errors <= {"internal"}, errors
-        refused_sends = [s for s in sent if not s.ok]
-        assert len([s for s in refused_sends if down_at <= s.sent_at <= starting_at]) >= 10
+        sent, slowest, refused_sends = check_sends(chatters, down_at, starting_at)
+        outage = (down_at, starting_at)
+        await check_no_partial_writes(fault_engine, pair, refused_sends, outage, liker, target, admirer)
+        await check_retries_store_once(fault_engine, pair, chatters, len(sent))
+        await check_refused_likes_work_now(fault_engine, lee, liker, target, admirer)
+        checked = await check_sockets_have_the_database(fault_engine, sockets)
 
-        # -- no partial writes: nothing of the refused likes, no message of a send refused during the outage --
-        rows = {r[2]: r for r in await message_rows(fault_engine, pair.match_id)}
-        for s in refused_sends:
-            if down_at <= s.sent_at and (s.replied_at or 0) <= starting_at:
-                assert s.client_msg_id not in rows, f"refused send {s.client_msg_id} left a message row"
-        assert await scalar(fault_engine, "SELECT count(*) FROM likes WHERE liker_id = :u", u=liker.id) == 0
-        assert await scalar(fault_engine, "SELECT coalesce(sum(count), 0) FROM daily_like_counts WHERE user_id = :u",
-                            u=liker.id) == 0
-        assert await scalar(fault_engine, "SELECT count(*) FROM matches WHERE :u IN (user_a, user_b)", u=liker.id) == 0
-        assert await scalar(fault_engine, "SELECT count(*) FROM user_events WHERE user_id IN (:t, :a)",
-                            t=target.id, a=admirer.id) == 0
-
-        # refused sends retried with the same client_msg_id: one message each, nothing twice
-        for chatter in chatters:
-            for s in chatter.sent:
-                if not s.ok:
-                    await chatter.send(s)
-                    assert s.ok, (s.client_msg_id, s.error)
-        rows_after = await message_rows(fault_engine, pair.match_id)
-        assert sorted(r[0] for r in rows_after) == sorted(c_id for c in chatters for c_id in c.ok_ids())
-        assert len(rows_after) == len(sent)
-
-        # and the refused likes work now, counted once
-        first = await lee.call("like", {"user_id": str(target.id), "comment": COMMENT})
-        assert first["match"] is None and first["likes_left_today"] == 9
-        back = await lee.call("like", {"user_id": str(admirer.id), "comment": COMMENT + "!"})
-        assert back["match"] is not None and back["likes_left_today"] == 8
-        assert await scalar(fault_engine, "SELECT count(*) FROM matches WHERE :u IN (user_a, user_b)", u=liker.id) == 1
-
-        # every socket has exactly what the database has
-        checked = 0
-        for name, client in sockets.items():
-            await client.catch_up()
-            user = {"a": pair.a.id, "b": pair.b.id, "lee": liker.id, "ada": admirer.id}[name]
-            stored = await stored_events(fault_engine, user)
-            assert not diff(client.durable, stored), f"{name}: {diff(client.durable, stored)}"
-            checked += len(stored)
-
-    back_200 = []
-    for node in (A, B):
-        first_503 = health.first(node, 503, stopping_at)
-        first_200 = health.first(node, 200, up_at)
-        assert first_503 is not None and first_200 is not None
-        back_200.append(f"node {'AB'[node]} 503 from {ms(first_503.at + first_503.took - stopping_at)} after the "
-                        f"stop, 200 {ms(first_200.at + first_200.took - up_at)} after the start")
+    back_200 = health_report(health, stopping_at, up_at)
     print(f"\npostgres stopped {PG_DOWN_S:.0f}s (stop took {down_at - stopping_at:.2f}s, start "
           f"{up_at - starting_at:.2f}s): slowest answers during the outage: "
           + ", ".join(f"{k} {ms(v)}" for k, v in probes.items())
@@ -244,6 +152,153 @@ async def test_postgres_stopped_10s_fast_errors_no_partial_writes_full_recovery(
           f"(slowest reply {ms(slowest)}), retried with the same client_msg_id: one row each; recovery: sends on "
           f"the same sockets ok after {', '.join(ms(t) for t in sends_back)}, login after {ms(login_back)}; "
           + "; ".join(back_200) + f"; {checked} durable events checked, 0 lost")
+
+
+# -- the steps of the outage test ----------------------------------------------------------------------------
+
+async def rest_during_outage(cluster: Nodes, liker: Person) -> dict[str, float]:
+    """REST: health 503 with database "error"; everything else a 5xx in the error shape. Return the timings."""
+    probes: dict[str, float] = {}
+    for node in (A, B):
+        status, body, took = await http_probe("GET", f"{cluster[node].base_url}/v1/health")
+        assert status == 503, (status, body)
+        assert body["status"] == "degraded" and body["checks"] == {"database": "error", "redis": "ok"}, body
+        probes[f"health {'AB'[node]}"] = took
+    base = cluster[A].base_url
+    status, body, probes["login"] = await http_probe(
+        "POST", f"{base}/v1/auth/login", json={"email": liker.email, "password": PASSWORD})
+    assert_internal_error(status, body, "login")
+    status, body, probes["signup"] = await http_probe(
+        "POST", f"{base}/v1/auth/signup", json={"email": new_email(), "password": PASSWORD,
+                                                "display_name": "Newt", "birthdate": "1990-01-01"})
+    assert_internal_error(status, body, "signup")
+    status, body, probes["photos"] = await http_probe(
+        "GET", f"{base}/v1/profile/photos", headers={"Authorization": f"Bearer {liker.token}"})
+    assert_internal_error(status, body, "GET /v1/profile/photos")
+    return probes
+
+
+def outage_commands(pair: Pair, target: Person, admirer: Person) -> list[tuple[str, dict[str, Any]]]:
+    """The socket commands tried during the outage: each needs the database."""
+    return [
+        ("like", {"user_id": str(target.id), "comment": COMMENT}),
+        ("like", {"user_id": str(admirer.id), "comment": COMMENT + "!"}),
+        ("me.get", {}), ("matches.list", {}), ("likes.pending", {}), ("discovery.request", {"count": 5}),
+        ("messages.history", {"match_id": str(pair.match_id)})]
+
+
+async def sockets_during_outage(lee: Recorder, a: Recorder, commands: list[tuple[str, dict[str, Any]]],
+                                probes: dict[str, float]) -> None:
+    """Sockets: `internal` replies within 5 s (timings into ``probes``), and the sockets stay open."""
+    for command, data in commands:
+        code, took = await socket_error(lee if command != "messages.history" else a, command, data)
+        assert code == "internal", (command, code)
+        probes[command] = max(took, probes.get(command, 0.0))
+    assert (await lee.call("ping", timeout=REQUEST_TIMEOUT_S))["time"]  # needs no database
+
+
+async def new_socket_refused(url: str, token: str) -> tuple[str, float]:
+    """A new socket is refused quickly (its token cannot be checked), not left hanging: (how, seconds)."""
+    started = time.monotonic()
+    try:
+        async with Recorder(url, token, reconnect_attempts=1):
+            raise AssertionError("a socket was authenticated with PostgreSQL down")
+    except Closed as exc:
+        refused = f"close {exc.code} ({exc.reason})"
+    return refused, time.monotonic() - started
+
+
+async def first_ok_after(chatter: Chatter, up_at: float) -> float:
+    """Seconds from ``up_at`` to the reply of the chatter's first successful send made after it."""
+    while not any(s.ok and s.sent_at >= up_at for s in chatter.sent):
+        await asyncio.sleep(0.05)
+    return min(s.replied_at or 0 for s in chatter.sent if s.ok and s.sent_at >= up_at) - up_at
+
+
+async def login_works(base: str, liker: Person, up_at: float) -> tuple[float, str]:
+    """Log in until it works: (seconds from ``up_at``, the new access token)."""
+    while True:
+        status, body, _ = await http_probe("POST", f"{base}/v1/auth/login",
+                                           json={"email": liker.email, "password": PASSWORD})
+        if status == 200:
+            return time.monotonic() - up_at, str(body["access_token"])
+        await asyncio.sleep(0.1)
+
+
+def check_sends(chatters: list[Chatter], down_at: float, starting_at: float) -> tuple[list[Sent], float, list[Sent]]:
+    """Every send was answered within 5 s, ok or `internal`: (every send, the slowest reply, the refused ones)."""
+    sent = [s for c in chatters for s in c.sent]
+    assert all(s.unanswered == 0 for s in sent), "a send got no reply"
+    slowest = max((s.replied_at or 0) - s.sent_at for s in sent)
+    assert slowest < REQUEST_TIMEOUT_S, f"a send took {slowest:.1f}s"
+    errors = {s.error for s in sent if not s.ok}
+    assert errors <= {"internal"}, errors
+    refused_sends = [s for s in sent if not s.ok]
+    assert len([s for s in refused_sends if down_at <= s.sent_at <= starting_at]) >= 10
+    return sent, slowest, refused_sends
+
+
+async def check_no_partial_writes(engine: AsyncEngine, pair: Pair, refused_sends: list[Sent],
+                                  outage: tuple[float, float], liker: Person, target: Person,
+                                  admirer: Person) -> None:
+    """Nothing of the refused likes, no message of a send refused during the outage."""
+    down_at, starting_at = outage
+    rows = {r[2]: r for r in await message_rows(engine, pair.match_id)}
+    for s in refused_sends:
+        if down_at <= s.sent_at and (s.replied_at or 0) <= starting_at:
+            assert s.client_msg_id not in rows, f"refused send {s.client_msg_id} left a message row"
+    assert await scalar(engine, "SELECT count(*) FROM likes WHERE liker_id = :u", u=liker.id) == 0
+    assert await scalar(engine, "SELECT coalesce(sum(count), 0) FROM daily_like_counts WHERE user_id = :u",
+                        u=liker.id) == 0
+    assert await scalar(engine, "SELECT count(*) FROM matches WHERE :u IN (user_a, user_b)", u=liker.id) == 0
+    assert await scalar(engine, "SELECT count(*) FROM user_events WHERE user_id IN (:t, :a)",
+                        t=target.id, a=admirer.id) == 0
+
+
+async def check_retries_store_once(engine: AsyncEngine, pair: Pair, chatters: list[Chatter], sends: int) -> None:
+    """Refused sends retried with the same client_msg_id: one message each, nothing twice."""
+    for chatter in chatters:
+        for s in chatter.sent:
+            if not s.ok:
+                await chatter.send(s)
+                assert s.ok, (s.client_msg_id, s.error)
+    rows_after = await message_rows(engine, pair.match_id)
+    assert sorted(r[0] for r in rows_after) == sorted(c_id for c in chatters for c_id in c.ok_ids())
+    assert len(rows_after) == sends
+
+
+async def check_refused_likes_work_now(engine: AsyncEngine, lee: Recorder, liker: Person, target: Person,
+                                       admirer: Person) -> None:
+    """The likes refused during the outage work now, counted once."""
+    first = await lee.call("like", {"user_id": str(target.id), "comment": COMMENT})
+    assert first["match"] is None and first["likes_left_today"] == 9
+    back = await lee.call("like", {"user_id": str(admirer.id), "comment": COMMENT + "!"})
+    assert back["match"] is not None and back["likes_left_today"] == 8
+    assert await scalar(engine, "SELECT count(*) FROM matches WHERE :u IN (user_a, user_b)", u=liker.id) == 1
+
+
+async def check_sockets_have_the_database(engine: AsyncEngine,
+                                          sockets: dict[str, tuple[Recorder, uuid.UUID]]) -> int:
+    """Every socket has exactly what the database has; return how many durable events were compared."""
+    checked = 0
+    for name, (client, user) in sockets.items():
+        await client.catch_up()
+        stored = await stored_events(engine, user)
+        assert not diff(client.durable, stored), f"{name}: {diff(client.durable, stored)}"
+        checked += len(stored)
+    return checked
+
+
+def health_report(health: HealthWatch, stopping_at: float, up_at: float) -> list[str]:
+    """Each node answered 503 after the stop and 200 after the start: one line each, with how soon."""
+    back_200 = []
+    for node in (A, B):
+        first_503 = health.first(node, 503, stopping_at)
+        first_200 = health.first(node, 200, up_at)
+        assert first_503 is not None and first_200 is not None
+        back_200.append(f"node {'AB'[node]} 503 from {ms(first_503.at + first_503.took - stopping_at)} after the "
+                        f"stop, 200 {ms(first_200.at + first_200.took - up_at)} after the start")
+    return back_200
 
 
 async def test_sync_during_postgres_outage_gets_an_error_reply_and_keeps_the_socket(

@@ -30,10 +30,10 @@ from functools import partial
 from itertools import combinations
 from typing import Any
 
+from delete_client import ClientError, Closed
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import ClientError, Closed
 from tests.faults.support import (
     Chatter,
     Infra,
@@ -410,24 +410,30 @@ def check_cards(run: Run) -> tuple[int, int, int]:
     for item in run.blocks:
         assert item.acked, f"seed {run.seed}: block {item.blocker}->{item.blocked} never acknowledged"
         for viewer, other in ((item.blocker, item.blocked), (item.blocked, item.blocker)):
-            other_id = str(run.people[other].id)
-            for at, event in run.clients[viewer].ephemeral:
-                if event.get("type") != "discovery.card":
-                    continue
-                if event["data"]["card"]["user_id"] != other_id:
-                    continue
-                if at <= item.acked:
-                    before += 1
-                    continue
-                window = next((w for w in run.windows.get(viewer, []) if w.sent <= at <= w.replied), None)
-                late = at - item.acked
-                if window is not None:
-                    assert window.sent <= item.acked, \
-                        f"seed {run.seed}: {viewer} got {other}'s card from a request sent {late:.2f}s after the block"
-                else:
-                    assert late <= FILL_GRACE_S, \
-                        f"seed {run.seed}: {viewer} got {other}'s card (live fill) {late:.2f}s after the block"
+            before += check_cards_after_block(run, item.acked, viewer, other)
     return cards, fills, before
+
+
+def check_cards_after_block(run: Run, acked: float, viewer: str, other: str) -> int:
+    """No card of ``other`` reached ``viewer`` after the block's ack at ``acked``, unless asked for before it
+    (or a live fill in flight); return how many of ``other``'s cards ``viewer`` got before the ack."""
+    other_id = str(run.people[other].id)
+    before = 0
+    for at, event in run.clients[viewer].ephemeral:
+        if event.get("type") != "discovery.card" or event["data"]["card"]["user_id"] != other_id:
+            continue
+        if at <= acked:
+            before += 1
+            continue
+        window = next((w for w in run.windows.get(viewer, []) if w.sent <= at <= w.replied), None)
+        late = at - acked
+        if window is not None:
+            assert window.sent <= acked, \
+                f"seed {run.seed}: {viewer} got {other}'s card from a request sent {late:.2f}s after the block"
+        else:
+            assert late <= FILL_GRACE_S, \
+                f"seed {run.seed}: {viewer} got {other}'s card (live fill) {late:.2f}s after the block"
+    return before
 
 
 async def check_messages(run: Run, engine: AsyncEngine) -> int:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 
-from delete_api import migrate
-from tests.support.pg import PostgresHandle
+from tests.support.pg import PostgresHandle, create_database, fresh_name
 
 
 @pytest.fixture(scope="session")
 def fuzz_database_url(postgres: PostgresHandle) -> str:
     """A migrated database only the fuzz suites write to."""
-    name = f"delete_fuzz_{secrets.token_hex(4)}"
-    postgres.ensure_database(name)
-    url = postgres.url(name)
-    migrate.upgrade(url)
-    return url
+    return create_database(postgres, fresh_name("delete_fuzz"))

@@ -8,7 +8,7 @@ with ``ensure_ascii`` so lone surrogates travel as ``\\ud800`` escapes inside a 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,27 +114,34 @@ def from_schema(schema: dict[str, Any], defs: dict[str, Any], pools: Pools) -> s
         return st.sampled_from(schema["enum"])
     kind = schema.get("type")
     if kind == "string":
-        if schema.get("format") == "uuid":
-            ids = [st.uuids().map(str)] + ([st.sampled_from(pools.ids)] if pools.ids else [])
-            return st.one_of(ids)
-        low = int(schema.get("minLength", 0))
-        high = min(int(schema.get("maxLength", MAX_TEXT)), MAX_TEXT)
-        return text_values(low, max(low, high), pools)
-    if kind == "integer":
-        return st.integers(min_value=schema.get("minimum"), max_value=schema.get("maximum"))
-    if kind == "number":
-        return st.floats(min_value=schema.get("minimum"), max_value=schema.get("maximum"),
-                         allow_nan=False, allow_infinity=False)
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "null":
-        return st.none()
+        return _string(schema, pools)
+    if kind in _SCALARS:
+        return _SCALARS[kind](schema)
     if kind == "array":
         items = from_schema(schema.get("items", {}), defs, pools)
         return st.lists(items, min_size=int(schema.get("minItems", 0)), max_size=int(schema.get("maxItems", 6)))
     if kind == "object" or "properties" in schema:
         return _object(schema, defs, pools)
     return json_values()
+
+
+def _string(schema: dict[str, Any], pools: Pools) -> st.SearchStrategy[str]:
+    if schema.get("format") == "uuid":
+        ids = [st.uuids().map(str)] + ([st.sampled_from(pools.ids)] if pools.ids else [])
+        return st.one_of(ids)
+    low = int(schema.get("minLength", 0))
+    high = min(int(schema.get("maxLength", MAX_TEXT)), MAX_TEXT)
+    return text_values(low, max(low, high), pools)
+
+
+# the JSON types whose values depend on the schema's bounds at most
+_SCALARS: dict[str, Callable[[dict[str, Any]], st.SearchStrategy[Any]]] = {
+    "integer": lambda schema: st.integers(min_value=schema.get("minimum"), max_value=schema.get("maximum")),
+    "number": lambda schema: st.floats(min_value=schema.get("minimum"), max_value=schema.get("maximum"),
+                                       allow_nan=False, allow_infinity=False),
+    "boolean": lambda _: st.booleans(),
+    "null": lambda _: st.none(),
+}
 
 
 def _object(schema: dict[str, Any], defs: dict[str, Any], pools: Pools) -> st.SearchStrategy[dict[str, Any]]:
@@ -199,6 +206,172 @@ MUTATIONS: tuple[str, ...] = (
 )
 
 
+@dataclass
+class Draft:
+    """A command's data before a mutation, and what the mutation may need of its command."""
+
+    command: str
+    schema: dict[str, Any]
+    commands: Sequence[str]  # every command type, sorted
+    data: dict[str, Any]
+    ref: str
+
+    @property
+    def required(self) -> list[str]:
+        return [k for k in self.schema.get("required", []) if k in self.data]
+
+    @property
+    def strings(self) -> list[str]:
+        return [k for k, v in self.data.items() if isinstance(v, str)]
+
+    def any_key(self, draw: st.DrawFn, default: str) -> str:
+        """One of the data's keys, or ``default`` when there is none."""
+        return draw(st.sampled_from(sorted(self.data))) if self.data else default
+
+    def sent(self, frame: Any, expect: frozenset[str] | None = None, may_succeed: bool = True,
+             ref_lost: bool = False) -> Mutated:
+        """A frame whose reply must echo the draft's ref."""
+        return Mutated(frame, self.ref, expect, may_succeed, ref_lost)
+
+
+@dataclass(frozen=True)
+class Mutated:
+    """A mutated frame and what its reply may be (see ``FuzzFrame``)."""
+
+    frame: Any
+    reply_ref: str | int | None
+    expect: frozenset[str] | None = None
+    may_succeed: bool = True
+    ref_lost: bool = False
+
+
+VALIDATION = frozenset({"validation_error"})
+BAD_REQUEST = frozenset({"bad_request"})
+
+
+def unreadable(frame: Any) -> Mutated:
+    """A frame the server cannot read far enough to find a ref: ``bad_request`` without one."""
+    return Mutated(frame, None, BAD_REQUEST, False)
+
+
+def _valid(draw: st.DrawFn, d: Draft) -> Mutated:
+    return d.sent(framed(d.command, d.ref, d.data))
+
+
+def _wrong_type(draw: st.DrawFn, d: Draft) -> Mutated:
+    if d.data:
+        key = draw(st.sampled_from(sorted(d.data)))
+        d.data[key] = draw(other_type_value(d.data[key]))
+        return d.sent(framed(d.command, d.ref, d.data))
+    d.data["unexpected"] = draw(json_values())
+    return d.sent(framed(d.command, d.ref, d.data), VALIDATION, False)
+
+
+def _missing(draw: st.DrawFn, d: Draft) -> Mutated:
+    required = d.required
+    if not required:
+        return d.sent(framed(d.command, d.ref, d.data))
+    del d.data[draw(st.sampled_from(required))]
+    return d.sent(framed(d.command, d.ref, d.data), VALIDATION, False)
+
+
+def _extra(draw: st.DrawFn, d: Draft) -> Mutated:
+    key = draw(st.one_of(st.sampled_from(["extra", "__proto__", "constructor", "$where", "user_id_", "ID"]),
+                         text_values(1, 20)))
+    if key in d.data or key in d.schema.get("properties", {}):
+        key = "zz_" + key
+    d.data[key] = draw(json_values())
+    return d.sent(framed(d.command, d.ref, d.data), VALIDATION, False)
+
+
+def _huge(draw: st.DrawFn, d: Draft) -> Mutated:
+    size = draw(st.integers(min_value=5_000, max_value=60_000))
+    char = draw(st.sampled_from(["x", "é", "\u4e00", "\U0001f600", " "]))
+    text = char * max(1, size // (len(dump(char)) - 2))  # escaped size, so the frame stays under the cap
+    strings = d.strings
+    key = draw(st.sampled_from(strings)) if strings else "huge"
+    d.data[key] = text
+    return d.sent(framed(d.command, d.ref, d.data))
+
+
+def _deep(draw: st.DrawFn, d: Draft) -> Mutated:
+    depth = draw(st.sampled_from([10, 100, 500, 999, 1_000, 1_001, 5_000, 20_000, 30_000]))
+    kind = draw(st.sampled_from(["array", "object"]))
+    if kind == "object":
+        depth = min(depth, 9_000)
+    key = d.any_key(draw, "nested")
+    d.data[key] = deep(depth, kind)
+    return d.sent(framed(d.command, d.ref, d.data), frozenset({"bad_request", "validation_error"}), False, True)
+
+
+def _unicode(draw: st.DrawFn, d: Draft) -> Mutated:
+    strings = d.strings
+    key = draw(st.sampled_from(strings)) if strings else draw(st.sampled_from(["note", "x"]))
+    d.data[key] = draw(st.sampled_from(ODD_TEXT) | text_values(1, 30))
+    return d.sent(framed(d.command, d.ref, d.data))
+
+
+def _number_token(draw: st.DrawFn, d: Draft) -> Mutated:
+    token = draw(st.sampled_from(RAW_NUMBERS))
+    key = d.any_key(draw, "n")
+    d.data[key] = Raw(token)
+    frame = framed(d.command, d.ref, d.data)
+    if token in ("NaN", "-NaN", "Infinity", "-Infinity") or len(token) > 4300:
+        # not JSON (or past Python's 4300-digit integer limit): the frame is unreadable, so no ref comes back
+        return unreadable(frame)
+    return d.sent(frame)
+
+
+def _duplicate_keys(draw: st.DrawFn, d: Draft) -> Mutated:
+    where = draw(st.sampled_from(["type", "data", "field"]))
+    if where == "type":
+        other = draw(st.sampled_from(d.commands))
+        return d.sent(Pairs((("type", other), ("ref", d.ref), ("data", d.data), ("type", d.command))))
+    if where == "data":
+        return d.sent(Pairs((("type", d.command), ("ref", d.ref), ("data", {"junk": 1}), ("data", d.data))))
+    key = d.any_key(draw, "dup")
+    first = draw(json_values())
+    pairs = [(key, first), *d.data.items()]
+    return d.sent(Pairs((("type", d.command), ("ref", d.ref), ("data", Pairs(tuple(pairs))))))
+
+
+def _non_object_frame(draw: st.DrawFn, d: Draft) -> Mutated:
+    return unreadable(draw(st.sampled_from([Raw("[]"), Raw("null"), Raw("true"), Raw("1"), Raw('"ping"'),
+                                            Raw("[" + json.dumps({"type": d.command}) + "]"), Raw(""), Raw("  "),
+                                            Raw("{"), Raw('{"type":"ping"'), Raw("\ufeff{}")])))
+
+
+def _non_object_data(draw: st.DrawFn, d: Draft) -> Mutated:
+    bad = draw(st.sampled_from([[], [d.data], "data", 1, True, 1.5]))
+    return d.sent(framed(d.command, d.ref, bad), BAD_REQUEST, False)
+
+
+def _ref_oddity(draw: st.DrawFn, d: Draft) -> Mutated:
+    odd_ref = draw(st.sampled_from([True, False, 1.5, {}, [], "r" * 129, -1, 2**70, "", "\u0000",
+                                    "\ud800", 0]))
+    frame = framed(d.command, odd_ref, d.data)
+    if isinstance(odd_ref, bool) or not isinstance(odd_ref, str | int) or (
+            isinstance(odd_ref, str) and len(odd_ref) > 128):
+        return unreadable(frame)
+    return Mutated(frame, odd_ref)
+
+
+def _type_oddity(draw: st.DrawFn, d: Draft) -> Mutated:
+    command = d.command
+    odd_types = ["", 123, None, True, [command], {"t": command}, command.upper(), command + " ", " " + command,
+                 command + "\u0000", "no.such.command", command.replace(".", "/"), "__class__", "constructor"]
+    odd_type = draw(st.sampled_from([t for t in odd_types if t != command]))
+    return d.sent(framed(odd_type, d.ref, d.data), BAD_REQUEST, False)
+
+
+MUTATORS: dict[str, Callable[[st.DrawFn, Draft], Mutated]] = {
+    "valid": _valid, "wrong_type": _wrong_type, "missing": _missing, "extra": _extra, "huge": _huge,
+    "deep": _deep, "unicode": _unicode, "number_token": _number_token, "duplicate_keys": _duplicate_keys,
+    "non_object_frame": _non_object_frame, "non_object_data": _non_object_data, "ref_oddity": _ref_oddity,
+    "type_oddity": _type_oddity,
+}
+
+
 @st.composite
 def fuzz_frames(draw: st.DrawFn, commands: dict[str, tuple[dict[str, Any], dict[str, Any]]], pools: Pools,
                 ref: str, valid_only_invalid: Sequence[str] = ()) -> FuzzFrame:
@@ -213,102 +386,6 @@ def fuzz_frames(draw: st.DrawFn, commands: dict[str, tuple[dict[str, Any], dict[
     if command in valid_only_invalid and mutation not in ("extra", "non_object_data", "wrong_type_data"):
         mutation = draw(st.sampled_from(["extra", "non_object_data"]))
     data: dict[str, Any] = draw(from_schema(schema, defs, pools))
-    required = [k for k in schema.get("required", []) if k in data]
-    strings = [k for k, v in data.items() if isinstance(v, str)]
-    frame: Any = None
-    expect: frozenset[str] | None = None
-    may_succeed = True
-    reply_ref: str | int | None = ref
-    ref_lost = False
-    validation = frozenset({"validation_error"})
-
-    if mutation == "valid":
-        frame = framed(command, ref, data)
-    elif mutation == "wrong_type":
-        if data:
-            key = draw(st.sampled_from(sorted(data)))
-            data[key] = draw(other_type_value(data[key]))
-        else:
-            data["unexpected"] = draw(json_values())
-            expect, may_succeed = validation, False
-        frame = framed(command, ref, data)
-    elif mutation == "missing":
-        if required:
-            del data[draw(st.sampled_from(required))]
-            expect, may_succeed = validation, False
-        frame = framed(command, ref, data)
-    elif mutation == "extra":
-        key = draw(st.one_of(st.sampled_from(["extra", "__proto__", "constructor", "$where", "user_id_", "ID"]),
-                             text_values(1, 20)))
-        if key in data or key in schema.get("properties", {}):
-            key = "zz_" + key
-        data[key] = draw(json_values())
-        frame = framed(command, ref, data)
-        expect, may_succeed = validation, False
-    elif mutation == "huge":
-        size = draw(st.integers(min_value=5_000, max_value=60_000))
-        char = draw(st.sampled_from(["x", "é", "\u4e00", "\U0001f600", " "]))
-        text = char * max(1, size // (len(dump(char)) - 2))  # escaped size, so the frame stays under the cap
-        key = draw(st.sampled_from(strings)) if strings else "huge"
-        data[key] = text
-        frame = framed(command, ref, data)
-    elif mutation == "deep":
-        depth = draw(st.sampled_from([10, 100, 500, 999, 1_000, 1_001, 5_000, 20_000, 30_000]))
-        kind = draw(st.sampled_from(["array", "object"]))
-        if kind == "object":
-            depth = min(depth, 9_000)
-        key = draw(st.sampled_from(sorted(data))) if data else "nested"
-        data[key] = deep(depth, kind)
-        frame = framed(command, ref, data)
-        expect = frozenset({"bad_request", "validation_error"})
-        may_succeed, ref_lost = False, True
-    elif mutation == "unicode":
-        key = draw(st.sampled_from(strings)) if strings else draw(st.sampled_from(["note", "x"]))
-        data[key] = draw(st.sampled_from(ODD_TEXT) | text_values(1, 30))
-        frame = framed(command, ref, data)
-    elif mutation == "number_token":
-        token = draw(st.sampled_from(RAW_NUMBERS))
-        key = draw(st.sampled_from(sorted(data))) if data else "n"
-        data[key] = Raw(token)
-        frame = framed(command, ref, data)
-        if token in ("NaN", "-NaN", "Infinity", "-Infinity") or len(token) > 4300:
-            # not JSON (or past Python's 4300-digit integer limit): the frame is unreadable, so no ref comes back
-            reply_ref, expect, may_succeed = None, frozenset({"bad_request"}), False
-    elif mutation == "duplicate_keys":
-        where = draw(st.sampled_from(["type", "data", "field"]))
-        if where == "type":
-            other = draw(st.sampled_from(sorted(commands)))
-            frame = Pairs((("type", other), ("ref", ref), ("data", data), ("type", command)))
-        elif where == "data":
-            frame = Pairs((("type", command), ("ref", ref), ("data", {"junk": 1}), ("data", data)))
-        else:
-            key = draw(st.sampled_from(sorted(data))) if data else "dup"
-            first = draw(json_values())
-            pairs = [(key, first), *data.items()]
-            frame = Pairs((("type", command), ("ref", ref), ("data", Pairs(tuple(pairs)))))
-    elif mutation == "non_object_frame":
-        frame = draw(st.sampled_from([Raw("[]"), Raw("null"), Raw("true"), Raw("1"), Raw('"ping"'),
-                                      Raw("[" + json.dumps({"type": command}) + "]"), Raw(""), Raw("  "),
-                                      Raw("{"), Raw('{"type":"ping"'), Raw("\ufeff{}")]))
-        reply_ref, expect, may_succeed = None, frozenset({"bad_request"}), False
-    elif mutation == "non_object_data":
-        bad = draw(st.sampled_from([[], [data], "data", 1, True, 1.5]))
-        frame = framed(command, ref, bad)
-        expect, may_succeed = frozenset({"bad_request"}), False
-    elif mutation == "ref_oddity":
-        odd_ref = draw(st.sampled_from([True, False, 1.5, {}, [], "r" * 129, -1, 2**70, "", "\u0000",
-                                        "\ud800", 0]))
-        frame = framed(command, odd_ref, data)
-        if isinstance(odd_ref, bool) or not isinstance(odd_ref, str | int) or (
-                isinstance(odd_ref, str) and len(odd_ref) > 128):
-            reply_ref, expect, may_succeed = None, frozenset({"bad_request"}), False
-        else:
-            reply_ref = odd_ref
-    else:  # type_oddity
-        odd_types = ["", 123, None, True, [command], {"t": command}, command.upper(), command + " ", " " + command,
-                     command + "\u0000", "no.such.command", command.replace(".", "/"), "__class__", "constructor"]
-        odd_type = draw(st.sampled_from([t for t in odd_types if t != command]))
-        frame = framed(odd_type, ref, data)
-        expect, may_succeed = frozenset({"bad_request"}), False
-    text = dump(frame)
-    return FuzzFrame(command, mutation, text, reply_ref, expect, may_succeed, ref_lost)
+    mutated = MUTATORS[mutation](draw, Draft(command, schema, sorted(commands), data, ref))
+    return FuzzFrame(command, mutation, dump(mutated.frame), mutated.reply_ref, mutated.expect, mutated.may_succeed,
+                     mutated.ref_lost)

@@ -39,9 +39,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from rest.openapi import OPERATIONS
-from tests.conftest import make_settings
 from tests.fuzz.support import ErrorLog, server_errors
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 from tests.support.users import signup
 
 EXAMPLES_PER_OPERATION = 40

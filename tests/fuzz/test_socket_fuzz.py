@@ -25,10 +25,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 import realtime.commands  # noqa: F401  (fills the registry)
-from delete_api.database import make_engine
 from domain.compatibility.traits import TRAIT_KEYS
 from realtime.registry import REGISTRY
-from tests.conftest import make_settings
 from tests.fuzz.strategies import (
     CONTRACT_CODES,
     MAX_FRAME_BYTES,
@@ -41,7 +39,9 @@ from tests.fuzz.strategies import (
 )
 from tests.fuzz.support import ErrorLog, PacedSocket, server_errors
 from tests.support.factory import Person, make_match, make_person
+from tests.support.pg import pooled_engine
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 
 FRAME_EXAMPLES = 400
 FIRST_FRAME_EXAMPLES = 60
@@ -80,16 +80,13 @@ class World:
 
 @pytest.fixture(scope="module")
 async def world(fuzz_database_url: str, redis_url: str, tmp_root: Path) -> AsyncIterator[World]:
-    engine = make_engine(fuzz_database_url, pool_size=2)
-    try:
+    async with pooled_engine(fuzz_database_url, pool_size=2) as engine:
         user = await make_person(engine, name="Fuzz", photos=0)
         other = await make_person(engine, name="Other", photos=0)
         moderator = await make_person(engine, name="Mod", role="moderator", photos=0)
         match_id = await make_match(engine, user, other)
         async with engine.connect() as conn:
             prompt_ids = tuple((await conn.execute(text("SELECT id FROM prompts ORDER BY id LIMIT 5"))).scalars())
-    finally:
-        await engine.dispose()
     pools = Pools(ids=(str(user.id), str(other.id), str(moderator.id), str(match_id)),
                   strings=prompt_ids + TRAIT_KEYS, keys=TRAIT_KEYS)
     settings_ = make_settings(fuzz_database_url, redis_url, tmp_root / "media-fuzz")
@@ -123,20 +120,32 @@ def judge(frame: FuzzFrame, replies: list[dict[str, Any]], moderator: bool) -> l
     if len(replies) != 1:
         return [f"expected exactly one reply, got {len(replies)}"]
     reply = replies[0]
-    problems: list[str] = []
-    echoed = reply.get("ref")
-    if frame.ref is not None and echoed != frame.ref and not (frame.ref_may_be_lost and echoed is None):
-        problems.append(f"reply ref {echoed!r:.40} does not echo {frame.ref!r:.40}")
-    allowed = frame.expect
-    parse_level = allowed == frozenset({"bad_request"})
-    if frame.command in MODERATOR_ONLY and not moderator and not parse_level:
-        # the role is checked after parsing: an unreadable frame is still bad_request
-        allowed = frozenset({"forbidden"}) | (frozenset({"bad_request"}) if frame.ref_may_be_lost else frozenset())
+    problems = _ref_problems(frame, reply)
     if reply.get("ok") is True:
         if not frame.may_succeed or (frame.command in MODERATOR_ONLY and not moderator):
             problems.append("accepted although it should have been refused")
         return problems
-    error = reply.get("error") or {}
+    return problems + _error_problems(reply.get("error") or {}, _allowed_codes(frame, moderator))
+
+
+def _ref_problems(frame: FuzzFrame, reply: dict[str, Any]) -> list[str]:
+    echoed = reply.get("ref")
+    if frame.ref is not None and echoed != frame.ref and not (frame.ref_may_be_lost and echoed is None):
+        return [f"reply ref {echoed!r:.40} does not echo {frame.ref!r:.40}"]
+    return []
+
+
+def _allowed_codes(frame: FuzzFrame, moderator: bool) -> frozenset[str] | None:
+    """The error codes the reply may have (None: any contract code)."""
+    parse_level = frame.expect == frozenset({"bad_request"})
+    if frame.command in MODERATOR_ONLY and not moderator and not parse_level:
+        # the role is checked after parsing: an unreadable frame is still bad_request
+        return frozenset({"forbidden"}) | (frozenset({"bad_request"}) if frame.ref_may_be_lost else frozenset())
+    return frame.expect
+
+
+def _error_problems(error: dict[str, Any], allowed: frozenset[str] | None) -> list[str]:
+    problems: list[str] = []
     code = error.get("code")
     if code == "internal":
         problems.append("internal error reply")

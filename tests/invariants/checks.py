@@ -134,6 +134,18 @@ def message_seq(events: list[Event], message_id: str) -> int | None:
 async def check_no_message_after_block(conn: AsyncConnection, ids: list[uuid.UUID], snap: Snapshot,
                                        w: Workload) -> tuple[list[str], int]:
     """No message between people with a block either way stored after the block; (violations, in flight)."""
+    out, in_flight = await _messages_stored_after_a_block(conn, ids, snap)
+    # the same, over every message: none is stored after its match closed (a block closes it)
+    out += _messages_after_their_match_closed(snap)
+    # what the clients saw: a send or a like made after a block's reply arrived must have been refused
+    out += _calls_accepted_after_a_block(w)
+    return out, in_flight
+
+
+async def _messages_stored_after_a_block(conn: AsyncConnection, ids: list[uuid.UUID],
+                                         snap: Snapshot) -> tuple[list[str], int]:
+    """Messages whose row is later than a block between the pair: violations unless the events show the
+    message committed before the block closed the match (then counted as in flight)."""
     out: list[str] = []
     candidates = (await conn.execute(text("""
         SELECT m.id, m.match_id, m.sender_id, m.created_at AS sent_at, b.blocker_id, b.blocked_id,
@@ -146,21 +158,29 @@ async def check_no_message_after_block(conn: AsyncConnection, ids: list[uuid.UUI
         {"ids": ids})).all()
     in_flight = 0
     for r in candidates:
-        verdicts = []
-        for member in (str(r.user_a), str(r.user_b)):
-            events = snap.events.get(member, [])
-            closed, sent = closing_seq(events, str(r.match_id)), message_seq(events, str(r.id))
-            if closed is None:
-                verdicts.append(f"the match never closed in {member}'s events")
-            elif sent is None or sent > closed:
-                verdicts.append(f"in {member}'s events message.created is seq {sent}, after the closing "
-                                f"match.updated (seq {closed})")
+        verdicts = [verdict for member in (str(r.user_a), str(r.user_b))
+                    if (verdict := _sent_after_close(snap.events.get(member, []), member, str(r.match_id),
+                                                     str(r.id))) is not None]
         if verdicts:
             out.append(f"message {r.id} by {r.sender_id} stored at {r.sent_at.isoformat()} after the block "
                        f"{r.blocker_id} -> {r.blocked_id} of {r.blocked_at.isoformat()}: " + "; ".join(verdicts))
         else:
             in_flight += 1  # stored while the block waited for the match row: committed before it
-    # the same, over every message: none is stored after its match closed (a block closes it)
+    return out, in_flight
+
+
+def _sent_after_close(events: list[Event], member: str, match_id: str, message_id: str) -> str | None:
+    """Why ``member``'s events show the message after the match closed (None: they show it before)."""
+    closed, sent = closing_seq(events, match_id), message_seq(events, message_id)
+    if closed is None:
+        return f"the match never closed in {member}'s events"
+    if sent is None or sent > closed:
+        return f"in {member}'s events message.created is seq {sent}, after the closing match.updated (seq {closed})"
+    return None
+
+
+def _messages_after_their_match_closed(snap: Snapshot) -> list[str]:
+    out: list[str] = []
     for message_id, m in snap.messages.items():
         match = snap.matches[str(m.match_id)]
         for member in (str(match.user_a), str(match.user_b)):
@@ -169,7 +189,11 @@ async def check_no_message_after_block(conn: AsyncConnection, ids: list[uuid.UUI
             if sent is None or (closed is not None and sent > closed):
                 out.append(f"message {message_id} in match {m.match_id}: message.created seq {sent} in {member}'s "
                            f"events, the match closed at seq {closed}")
-    # what the clients saw: a send or a like made after a block's reply arrived must have been refused
+    return out
+
+
+def _calls_accepted_after_a_block(w: Workload) -> list[str]:
+    out: list[str] = []
     blocked_at: dict[frozenset[int], float] = {}
     for c in ok_calls(w, "block", "report"):
         pair = frozenset((c.actor, c.target))
@@ -185,7 +209,7 @@ async def check_no_message_after_block(conn: AsyncConnection, ids: list[uuid.UUI
         if c.sent >= since:
             out.append(f"{c.kind} by {w.who(c.actor)} to {w.who(c.target)} sent at {w.ms(c.sent)} succeeded "
                        f"although their block's reply had arrived at {w.ms(since)}")
-    return out, in_flight
+    return out
 
 
 # -- 4 ---------------------------------------------------------------------------------------------------------
@@ -303,25 +327,9 @@ def check_events(w: Workload, snap: Snapshot, live: dict[str, list[Event]], repl
     for member in w.members:
         user = str(member.person.id)
         stored = snap.events.get(user, [])
-        by_seq = {seq: (t, d) for seq, t, d in stored}
         who = w.who(member.index)
-        if [seq for seq, _, _ in stored] != list(range(1, len(stored) + 1)):
-            out.append(f"{who}: stored seqs are not 1..{len(stored)}")
-        if snap.last_seq.get(user, 0) != len(stored):
-            out.append(f"{who}: counter says last_seq {snap.last_seq.get(user, 0)}, {len(stored)} events stored")
-        got = live.get(user, [])
-        seqs = [seq for seq, _, _ in got]
-        if seqs != sorted(set(seqs)):
-            out.append(f"{who}: live durable events out of order or repeated: {seqs}")
-        for seq, event_type, data in got:
-            if seq not in by_seq:
-                out.append(f"{who}: received {event_type} seq {seq}, which is not stored")
-            elif by_seq[seq] != (event_type, data):
-                out.append(f"{who}: received seq {seq} as {event_type} {data}, stored as {by_seq[seq]}")
-        lost = sorted(set(by_seq) - set(seqs))
-        if lost:
-            out.append(f"{who}: stored events never received live: "
-                       + ", ".join(f"{s} {by_seq[s][0]}" for s in lost[:20]))
+        out += _stored_problems(who, stored, snap.last_seq.get(user, 0))
+        out += _live_problems(who, stored, live.get(user, []))
         if replayed.get(user, []) != stored:
             out.append(f"{who}: sync after 0 replayed {[(s, t) for s, t, _ in replayed.get(user, [])]}, "
                        f"stored {[(s, t) for s, t, _ in stored]}")
@@ -329,9 +337,44 @@ def check_events(w: Workload, snap: Snapshot, live: dict[str, list[Event]], repl
             out.append(f"{who}: sync replied last_seq {sync_last.get(user)}, {len(stored)} stored")
         # the same seq twice on one socket (live and replayed) must be the same event
         for socket in (s for s in w.sockets if s.owner == member.index):
-            first: dict[int, dict[str, Any]] = {}
-            for frame in socket.client.frames:
-                number = frame.data.get("seq")
-                if isinstance(number, int) and first.setdefault(number, frame.data) != frame.data:
-                    out.append(f"{who}: seq {number} arrived as two different events on one socket")
+            out += _seqs_seen_twice_differently(who, socket)
+    return out
+
+
+def _stored_problems(who: str, stored: list[Event], last_seq: int) -> list[str]:
+    """The stored seqs are 1..n and the counter says n."""
+    out: list[str] = []
+    if [seq for seq, _, _ in stored] != list(range(1, len(stored) + 1)):
+        out.append(f"{who}: stored seqs are not 1..{len(stored)}")
+    if last_seq != len(stored):
+        out.append(f"{who}: counter says last_seq {last_seq}, {len(stored)} events stored")
+    return out
+
+
+def _live_problems(who: str, stored: list[Event], got: list[Event]) -> list[str]:
+    """The durable events received live are in order, unrepeated, the stored ones, and all of them."""
+    out: list[str] = []
+    by_seq = {seq: (t, d) for seq, t, d in stored}
+    seqs = [seq for seq, _, _ in got]
+    if seqs != sorted(set(seqs)):
+        out.append(f"{who}: live durable events out of order or repeated: {seqs}")
+    for seq, event_type, data in got:
+        if seq not in by_seq:
+            out.append(f"{who}: received {event_type} seq {seq}, which is not stored")
+        elif by_seq[seq] != (event_type, data):
+            out.append(f"{who}: received seq {seq} as {event_type} {data}, stored as {by_seq[seq]}")
+    lost = sorted(set(by_seq) - set(seqs))
+    if lost:
+        out.append(f"{who}: stored events never received live: "
+                   + ", ".join(f"{s} {by_seq[s][0]}" for s in lost[:20]))
+    return out
+
+
+def _seqs_seen_twice_differently(who: str, socket: Socket) -> list[str]:
+    out: list[str] = []
+    first: dict[int, dict[str, Any]] = {}
+    for frame in socket.client.frames:
+        number = frame.data.get("seq")
+        if isinstance(number, int) and first.setdefault(number, frame.data) != frame.data:
+            out.append(f"{who}: seq {number} arrived as two different events on one socket")
     return out

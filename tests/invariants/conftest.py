@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from delete_api.resources import random_prefix
-from tests.conftest import make_settings
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
+from delete_client import ClientError, DeleteClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import ClientError, DeleteClient
 from tests.social.support import comment, gather_limited, people, scalar, seed_likes
 from tests.support.factory import make_person
 from tests.support.server import RunningServer

@@ -22,13 +22,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from delete_client import ClientError, DeleteClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import ClientError, Closed, DeleteClient
 from tests.invariants.plan import Action
 from tests.support.factory import Person
 from tests.support.server import RunningServer
+from tests.support.simulated_users import TappedClient, attempt, wait_caught_up
 
 CALL_TIMEOUT_S = 10.0
 BATCH_TIMEOUT_S = 30.0
@@ -62,21 +62,20 @@ class Frame:
         return str(self.data.get("type"))
 
 
-class RecordingClient(DeleteClient):
+class RecordingClient(TappedClient):
     """A ``DeleteClient`` that also keeps every frame it receives, in arrival order, with the time."""
 
     def __init__(self, url: str, token: str) -> None:
         super().__init__(url, token, event_queue=EVENT_QUEUE)
         self.frames: list[Frame] = []
 
-    def _route(self, message: str | bytes) -> Closed | None:
+    def on_frame(self, message: str | bytes, at_ns: int) -> None:
         try:
             frame = json.loads(message)
         except ValueError:
             frame = None
         if isinstance(frame, dict):
-            self.frames.append(Frame(time.monotonic(), frame))
-        return super()._route(message)
+            self.frames.append(Frame(at_ns / 1e9, frame))  # the seconds of time.monotonic(), as Call.sent
 
 
 @dataclass(eq=False)
@@ -166,49 +165,73 @@ class Workload:
 
     async def perform(self, action: Action) -> None:
         member = self.members[action.actor]
+        if action.kind == "discovery.device":
+            await self.second_device(member, action)
+            return
+        planned = self.plan_command(member, action)
+        if planned is None:
+            self.skipped[action.kind] += 1
+            return
+        data, target = planned
+        call = await self.command(member, member.socket, action.kind, data, target)
+        if call.reply is not None:
+            self.remember(member, call)
+
+    async def second_device(self, member: Member, action: Action) -> None:
+        """A new device of the person, on the other node: one discovery request, then it closes."""
+        node = 1 - member.node
+        client = RecordingClient(self.url(node), member.person.token)
+        async with client:
+            device = Socket(member.index, node, client, "device")
+            self.sockets.append(device)
+            await self.command(member, device, "discovery.request", {"count": action.count}, action.target)
+
+    def plan_command(self, member: Member, action: Action) -> tuple[dict[str, Any], int] | None:
+        """The command's data and its target (a command on a match may pick another partner); None when the
+        person has no match to act on."""
         kind, target = action.kind, action.target
         other = str(self.members[target].person.id) if target >= 0 else ""
-        if kind == "discovery.device":
-            node = 1 - member.node  # the other node: a second device of the same person
-            client = RecordingClient(self.url(node), member.person.token)
-            async with client:
-                device = Socket(member.index, node, client, "device")
-                self.sockets.append(device)
-                await self.command(member, device, "discovery.request", {"count": action.count}, target)
-            return
-        data: dict[str, Any]
         if kind == "like":
-            data = {"user_id": other} if action.comment is None else {"user_id": other, "comment": action.comment}
-        elif kind in ("pass", "pass.undo", "block"):
-            data = {"user_id": other}
-        elif kind == "report":
-            data = {"user_id": other, "reason": action.reason}
+            return ({"user_id": other} if action.comment is None
+                    else {"user_id": other, "comment": action.comment}), target
+        if kind in ("pass", "pass.undo", "block"):
+            return {"user_id": other}, target
+        if kind == "report":
+            data: dict[str, Any] = {"user_id": other, "reason": action.reason}
             if action.details is not None:
                 data["details"] = action.details
-        elif kind == "discovery.request":
-            data = {"count": action.count}
-        else:  # the commands on a match: with the planned partner, else with someone the person did match
-            match_id = self.match_with(member, target)
-            if match_id is None and member.matches:
-                known = sorted(member.matches)
-                target = known[target % len(known)]
-                match_id = member.matches[target]
-            if match_id is None:
-                self.skipped[kind] += 1
-                return
-            data = {"match_id": match_id}
-            if kind == "match.unmatch":
-                data["reason"] = action.reason
-            elif kind == "messages.send":
-                previous = member.last_message.get(target) if action.retry else None
-                cmid, body = (previous[0], previous[1]) if previous else (uuid.uuid4().hex, action.body)
-                data.update(body=body, client_msg_id=cmid)
-        call = await self.command(member, member.socket, kind, data, target)
-        if call.reply is None:
-            return
-        if kind == "like" and call.reply["match"] is not None:
+            return data, target
+        if kind == "discovery.request":
+            return {"count": action.count}, target
+        return self.plan_match_command(member, action)
+
+    def plan_match_command(self, member: Member, action: Action) -> tuple[dict[str, Any], int] | None:
+        """A command on a match: with the planned partner, else with someone the person did match."""
+        kind, target = action.kind, action.target
+        match_id = self.match_with(member, target)
+        if match_id is None and member.matches:
+            known = sorted(member.matches)
+            target = known[target % len(known)]
+            match_id = member.matches[target]
+        if match_id is None:
+            return None
+        data: dict[str, Any] = {"match_id": match_id}
+        if kind == "match.unmatch":
+            data["reason"] = action.reason
+        elif kind == "messages.send":
+            previous = member.last_message.get(target) if action.retry else None
+            cmid, body = (previous[0], previous[1]) if previous else (uuid.uuid4().hex, action.body)
+            data.update(body=body, client_msg_id=cmid)
+        return data, target
+
+    def remember(self, member: Member, call: Call) -> None:
+        """What the person learns from a reply: the match a like made, the message a send stored (a retry of
+        the same ``client_msg_id`` must get the same message back)."""
+        assert call.reply is not None
+        target, data = call.target, call.data
+        if call.kind == "like" and call.reply["match"] is not None:
             member.matches[target] = call.reply["match"]["id"]
-        if kind == "messages.send":
+        if call.kind == "messages.send":
             message = call.reply["message"]
             previous = member.last_message.get(target)
             if previous is not None and previous[0] == data["client_msg_id"] and previous[2] != message["id"]:
@@ -218,17 +241,15 @@ class Workload:
 
     async def command(self, member: Member, socket: Socket, kind: str, data: dict[str, Any], target: int) -> Call:
         call = Call(member.index, kind, target, data, socket, len(socket.client.frames), time.monotonic())
-        try:
-            call.reply = await socket.client.call(kind, data, timeout=CALL_TIMEOUT_S)
-        except ClientError as exc:
-            call.code = exc.code
-            if exc.code not in ALLOWED[kind]:
-                self.problems.append(f"{kind} {data} by {self.who(member.index)} on node {NODE_NAMES[socket.node]} "
-                                     f"-> {exc.code}: {exc.message} {exc.details}")
-        except (Closed, TimeoutError) as exc:
-            call.code = type(exc).__name__
-            self.problems.append(f"{kind} {data} by {self.who(member.index)} on node {NODE_NAMES[socket.node]} "
-                                 f"got no reply: {exc!r}")
+        outcome = await attempt(socket.client, kind, data, CALL_TIMEOUT_S)
+        call.reply, call.code = outcome.reply, outcome.code
+        where = f"{kind} {data} by {self.who(member.index)} on node {NODE_NAMES[socket.node]}"
+        if isinstance(outcome.error, ClientError):
+            if outcome.error.code not in ALLOWED[kind]:
+                self.problems.append(f"{where} -> {outcome.error.code}: {outcome.error.message} "
+                                     f"{outcome.error.details}")
+        elif outcome.error is not None:
+            self.problems.append(f"{where} got no reply: {outcome.error!r}")
         call.done = time.monotonic()
         self.calls.append(call)
         return call
@@ -247,16 +268,8 @@ class Workload:
 
     async def settle(self, engine: AsyncEngine) -> None:
         """Wait (bounded) until every main socket has every stored event; the checks report what is missing."""
-        ids = [m.person.id for m in self.members]
-        deadline = time.monotonic() + SETTLE_S
-        while time.monotonic() < deadline:
-            async with engine.connect() as conn:
-                rows = (await conn.execute(text(
-                    "SELECT user_id, last_seq FROM user_event_counters WHERE user_id = ANY(:ids)"), {"ids": ids})).all()
-            stored = {row[0]: int(row[1]) for row in rows}
-            if all(m.socket.client.last_seq >= stored.get(m.person.id, 0) for m in self.members):
-                return
-            await asyncio.sleep(0.05)
+        await wait_caught_up(engine, lambda: [(m.person.id, m.socket.client.last_seq) for m in self.members],
+                             timeout_s=SETTLE_S, poll_s=0.05)
 
     def outcomes(self) -> dict[str, Counter[str]]:
         """Per command, how many calls ended how (``ok`` or the error code)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from delete_client import DeleteClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import DeleteClient
 from tests.discovery.support import north_of, somewhere
 from tests.support.factory import make_match, make_person
 from tests.support.server import RunningServer

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from delete_client import ClientError, DeleteClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.location.grid import snap
-from realtime.client import ClientError, DeleteClient
 from tests.discovery.support import north_of, somewhere
 from tests.support.factory import Person, make_person
 from tests.support.server import RunningServer

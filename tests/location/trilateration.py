@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from delete_client import ClientError, DeleteClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import ClientError, DeleteClient
 from tests.discovery.support import Place, request
 from tests.support.factory import Person
 from tests.support.server import RunningServer

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from delete_client import ClientError, Closed, DeleteClient
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +19,6 @@ from domain.auth.passwords import PasswordHasher
 from domain.events.log import EventLog
 from domain.models import Report
 from domain.moderation.feed import report_for_feed
-from realtime.client import ClientError, Closed, DeleteClient
 from tests.support.factory import Person, make_person
 from tests.support.server import RunningServer
 from tests.support.users import PASSWORD

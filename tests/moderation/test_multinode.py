@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.resources import random_prefix
 from domain.events.log import EventLog
-from tests.conftest import make_settings
 from tests.moderation.support import client, closed_with, make_report, moderator, publish_report, ws
 from tests.support.events import event_log
 from tests.support.factory import make_person
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from delete_client import ClientError, Closed, DeleteClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import ClientError, Closed, DeleteClient
 from tests.moderation.support import (
     client,
     closed_with,

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from delete_api.settings import Settings
-from tests.conftest import make_settings
 from tests.support.factory import Person
 from tests.support.server import RunningServer, base_url_of, loopback_socket, run_server
+from tests.support.settings import make_settings
 from tests.support.users import PASSWORD
 
 if TYPE_CHECKING:

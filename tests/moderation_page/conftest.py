@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from delete_api import migrate
-from delete_api.database import make_engine
 from tests.moderation_page.browser import LAUNCH_ARGS, Dashboard, dashboard_server, find_chromium
-from tests.support.pg import PostgresHandle
+from tests.support.pg import PostgresHandle, create_database, fresh_name, pooled_engine
 from tests.support.server import RunningServer
 
 if TYPE_CHECKING:
@@ -27,18 +25,13 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="module")
 def page_database_url(postgres: PostgresHandle) -> str:
     """A fresh, migrated database for this module's server."""
-    name = f"delete_page_{secrets.token_hex(4)}"
-    postgres.ensure_database(name)
-    url = postgres.url(name)
-    migrate.upgrade(url)
-    return url
+    return create_database(postgres, fresh_name("delete_page"))
 
 
 @pytest.fixture(scope="module")
 async def page_engine(page_database_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(page_database_url, pool_size=3)
-    yield eng
-    await eng.dispose()
+    async with pooled_engine(page_database_url, pool_size=3) as eng:
+        yield eng
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from delete_client import DeleteClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.events.log import EventLog
-from realtime.client import DeleteClient
 from tests.moderation.support import closed_with, make_report, scalar
 from tests.moderation_page.browser import LIVE_MS, dashboard_server
 from tests.moderation_page.conftest import OpenDashboard

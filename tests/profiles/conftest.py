@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from delete_client import ClientError, DeleteClient
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.discovery.signals import discovery_channel
 from domain.models import Block
-from realtime.client import ClientError, DeleteClient
 from tests.support.factory import Person, make_person
 from tests.support.server import RunningServer
 

@@ -6,15 +6,15 @@ from typing import Any
 
 import httpx
 import pytest
+from delete_client import ClientError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.location.grid import snap
 from domain.models import User
-from realtime.client import ClientError
 from tests.profiles.conftest import Signals, call, client, refused
-from tests.rest.test_photos import picture
 from tests.support.factory import Person, make_person
+from tests.support.photos import picture
 from tests.support.server import RunningServer
 from tests.support.users import auth_header
 

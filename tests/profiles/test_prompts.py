@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from delete_client import ClientError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,7 +14,6 @@ from domain.errors import PromptLimit
 from domain.models import PromptAnswer
 from domain.profiles import service as profiles
 from domain.transaction import unit_of_work
-from realtime.client import ClientError
 from tests.profiles.conftest import call, client, refused
 from tests.support.factory import Person, make_person
 from tests.support.server import RunningServer

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 import realtime.commands  # noqa: F401  (fills the registry the server documents)
 from domain.models.moderation import REPORT_REASONS, RESOLUTIONS
 from domain.models.social import MATCH_STATES
-from realtime import closecodes, events
+from realtime import closecodes, event_schemas
 from realtime.asyncapi import build_asyncapi, operation_suffix
 from realtime.registry import REGISTRY, CommandInput, NoInput, Registry
 from tests.support.documents import get_document as fetch_document
@@ -153,13 +153,13 @@ async def test_event_models_refuse_leaks_and_use_the_domain_vocabulary() -> None
     """A card with an email fails validation; state, reason and action literals match the domain's."""
     card: dict[str, Any] = {"user_id": "u", "display_name": "Ada", "age": 30, "distance_km": 3, "photos": [],
                             "prompts": [], "badges": [], "compatibility": {"score": 87.5, "summary": "close"}}
-    events.Card.model_validate(card)
+    event_schemas.Card.model_validate(card)
     with pytest.raises(ValidationError):
-        events.Card.model_validate({**card, "email": "ada@example.test"})
-    assert events.LikeReceived.model_validate({"like_id": "l", "from": card, "comment": None}).from_.age == 30
-    assert set(get_args(events.MatchState)) == set(MATCH_STATES)
-    assert set(get_args(events.ReportReason)) == set(REPORT_REASONS)
-    assert set(get_args(events.Resolution)) == set(RESOLUTIONS)
+        event_schemas.Card.model_validate({**card, "email": "ada@example.test"})
+    assert event_schemas.LikeReceived.model_validate({"like_id": "l", "from": card, "comment": None}).from_.age == 30
+    assert set(get_args(event_schemas.MatchState)) == set(MATCH_STATES)
+    assert set(get_args(event_schemas.ReportReason)) == set(REPORT_REASONS)
+    assert set(get_args(event_schemas.Resolution)) == set(RESOLUTIONS)
     for type_, durable in CONTRACT_EVENTS.items():
         assert REGISTRY.events[type_].durable is durable, type_
 

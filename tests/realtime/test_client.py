@@ -1,4 +1,4 @@
-"""``realtime.client.DeleteClient`` against a real server: auth, refs, durable events, dedupe, resume."""
+"""``delete_client.DeleteClient`` against a real server: auth, refs, durable events, dedupe, resume."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from delete_client import ClientError, Closed, DeleteClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.server import ServerConnection, serve
 
 from domain.events.log import EventLog
-from realtime.client import ClientError, Closed, DeleteClient
 from tests.support.events import append
 from tests.support.events import event_log as shared_event_log
 from tests.support.server import RunningServer

@@ -20,32 +20,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import make_settings
 from tests.support.events import append, event_log
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
+from tests.support.socket import T, call, open_ws, recv_json
 from tests.support.users import signup
-
-T = 5.0  # seconds any single await may take
-
-
-async def open_ws(server: RunningServer, token: str | None = None, **kwargs: Any) -> ClientConnection:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with asyncio.timeout(T):
-        return await connect(server.ws_url + "/v1/ws", additional_headers=headers, **kwargs)
-
-
-async def recv_json(ws: ClientConnection, timeout: float = T) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        value: dict[str, Any] = json.loads(await ws.recv())
-        return value
-
-
-async def call(ws: ClientConnection, type_: str, data: dict[str, Any] | None = None, ref: str = "r1") -> dict[str, Any]:
-    await ws.send(json.dumps({"type": type_, "ref": ref, "data": data or {}}))
-    while True:
-        frame = await recv_json(ws)
-        if frame.get("type") == "reply" and frame.get("ref") == ref:
-            return frame
 
 
 async def close_code(ws: ClientConnection, timeout: float = T) -> int | None:

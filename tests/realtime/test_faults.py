@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.embedded.redis import EmbeddedRedis
-from tests.support.nodes import EventSource, Nodes, event_source, open_device, running_nodes, signup_user
+from tests.support.nodes import Device, EventSource, Nodes, event_source, open_device, running_nodes, signup_user
 
 A, B = 0, 1
 REDIS_DOWN_S = 3.0
@@ -67,34 +67,7 @@ async def test_redis_restart_loses_no_event(nodes: Nodes, events: EventSource, f
                 open_device(nodes[B].ws_url, ann.token) as ann_b, open_device(nodes[A].ws_url, bob.token) as bob_a):
         # ann_a and bob_b only ever listen (node catch-up); ann_b and bob_a sync once Redis is back
         listeners, syncers = [(ann_a, ann.id), (bob_b, bob.id)], [(ann_b, ann.id), (bob_a, bob.id)]
-        writing = asyncio.Event()
-        writing.set()
-
-        async def produce() -> None:
-            n = 0
-            while writing.is_set():
-                for user in (ann, bob):
-                    appended[user.id].append(await events.append(user.id, {"n": n}))
-                n += 1
-                await asyncio.sleep(0.01)
-
-        producer = asyncio.create_task(produce())
-        try:
-            await asyncio.sleep(0.5)
-            for device, user_id in listeners + syncers:
-                await device.wait_for_seqs(appended[user_id][:10], timeout_s=5)
-            before_outage = {u: len(s) for u, s in appended.items()}
-
-            await asyncio.to_thread(fault_redis.stop)
-            down_at = time.monotonic()
-            status, took = await poll_health(nodes[A].base_url, 503, within_s=5)
-            assert status == 503, f"health answered {status} with Redis down"
-            print(f"health 503 {took:.2f}s after Redis stopped")
-            await asyncio.sleep(max(0.0, REDIS_DOWN_S - (time.monotonic() - down_at)))
-        finally:
-            writing.clear()
-            await producer
-        during_outage = {u: len(s) - before_outage[u] for u, s in appended.items()}
+        during_outage = await write_through_a_redis_outage(nodes, events, fault_redis, appended, listeners + syncers)
         assert all(n > 50 for n in during_outage.values()), during_outage  # events were written while Redis was down
 
         await asyncio.to_thread(fault_redis.start)
@@ -118,18 +91,60 @@ async def test_redis_restart_loses_no_event(nodes: Nodes, events: EventSource, f
                   f"restarted ({during_outage[user_id]} events missed live)")
             assert caught_up < CATCH_UP_WITHIN_S, f"catch-up took {caught_up:.1f}s"
 
-        # live delivery works again after the resubscribe
-        for user_id in appended:
-            appended[user_id].extend([await events.append(user_id, {"after": "restart", "n": i}) for i in range(3)])
-        for device, user_id in listeners + syncers:
-            await device.wait_for_seqs(appended[user_id], timeout_s=5)
+        await check_live_delivery_again(events, appended, listeners, syncers)
 
-        await asyncio.sleep(0.2)
-        for device, user_id in listeners + syncers:
-            assert device.received == set(appended[user_id]), "an event was lost"
-            assert list(device.first_seen) == sorted(device.first_seen), "a new event arrived after a higher seq"
-        for device, _ in listeners:
-            assert len(device.seqs) == len(device.received), "a listener got duplicates without ever syncing"
+
+async def write_through_a_redis_outage(nodes: Nodes, events: EventSource, fault_redis: EmbeddedRedis,
+                                       appended: dict[uuid.UUID, list[int]],
+                                       devices: list[tuple[Device, uuid.UUID]]) -> dict[uuid.UUID, int]:
+    """Append events for every user of ``appended`` non-stop while Redis stops (health 503) for REDIS_DOWN_S;
+    return how many each user got while Redis was down."""
+    writing = asyncio.Event()
+    writing.set()
+    producer = asyncio.create_task(produce(events, appended, writing))
+    try:
+        await asyncio.sleep(0.5)
+        for device, user_id in devices:
+            await device.wait_for_seqs(appended[user_id][:10], timeout_s=5)
+        before_outage = {u: len(s) for u, s in appended.items()}
+
+        await asyncio.to_thread(fault_redis.stop)
+        down_at = time.monotonic()
+        status, took = await poll_health(nodes[A].base_url, 503, within_s=5)
+        assert status == 503, f"health answered {status} with Redis down"
+        print(f"health 503 {took:.2f}s after Redis stopped")
+        await asyncio.sleep(max(0.0, REDIS_DOWN_S - (time.monotonic() - down_at)))
+    finally:
+        writing.clear()
+        await producer
+    return {u: len(s) - before_outage[u] for u, s in appended.items()}
+
+
+async def produce(events: EventSource, appended: dict[uuid.UUID, list[int]], writing: asyncio.Event) -> None:
+    """One event for each user every 10 ms while ``writing`` is set; their seqs go into ``appended``."""
+    n = 0
+    while writing.is_set():
+        for user_id in appended:
+            appended[user_id].append(await events.append(user_id, {"n": n}))
+        n += 1
+        await asyncio.sleep(0.01)
+
+
+async def check_live_delivery_again(events: EventSource, appended: dict[uuid.UUID, list[int]],
+                                    listeners: list[tuple[Device, uuid.UUID]],
+                                    syncers: list[tuple[Device, uuid.UUID]]) -> None:
+    """Live delivery works again after the resubscribe; nothing was lost, duplicated or reordered."""
+    for user_id in appended:
+        appended[user_id].extend([await events.append(user_id, {"after": "restart", "n": i}) for i in range(3)])
+    for device, user_id in listeners + syncers:
+        await device.wait_for_seqs(appended[user_id], timeout_s=5)
+
+    await asyncio.sleep(0.2)
+    for device, user_id in listeners + syncers:
+        assert device.received == set(appended[user_id]), "an event was lost"
+        assert list(device.first_seen) == sorted(device.first_seen), "a new event arrived after a higher seq"
+    for device, _ in listeners:
+        assert len(device.seqs) == len(device.received), "a listener got duplicates without ever syncing"
 
 
 async def test_client_of_a_killed_node_recovers_everything_on_the_other(nodes: Nodes, events: EventSource) -> None:

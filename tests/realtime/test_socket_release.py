@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from realtime.connection import Connection
-from tests.realtime.test_connection import call, open_ws, recv_json
 from tests.support.server import RunningServer
+from tests.support.socket import call, open_ws, recv_json
 from tests.support.users import signup
 
 

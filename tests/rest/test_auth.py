@@ -12,17 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import TEST_JWT_SECRET
+from tests.support.rest import assert_error
+from tests.support.settings import TEST_JWT_SECRET
 from tests.support.users import PASSWORD, auth_header, new_email, signup, years_ago
-
-
-def assert_error(resp: httpx.Response, status: int, code: str) -> dict:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return body["error"]
 
 
 async def test_signup_returns_profile_and_tokens(http: httpx.AsyncClient) -> None:
@@ -319,7 +311,7 @@ def test_birthdate_rule_is_about_whole_years() -> None:
 
 async def test_rest_user_is_the_same_full_profile_as_me_get(http: httpx.AsyncClient, server) -> None:
     """The user object of signup and login is the caller's full own profile, exactly as me.get returns it."""
-    from realtime.client import DeleteClient
+    from delete_client import DeleteClient
 
     body = await signup(http)
     login = (await http.post("/v1/auth/login", json={"email": body["user"]["email"], "password": PASSWORD})).json()

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 
 from delete_api.embedded.redis import EmbeddedRedis
-from tests.conftest import make_settings
 from tests.support.server import run_server
+from tests.support.settings import make_settings
 
 # CHECK_TIMEOUT_S is 2 s; anything near 5 s means a check is hanging on a dead dependency.
 MAX_ANSWER_S = 5.0

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from domain.auth.throttle import address_bucket
+from infra.login_throttle import address_bucket
 from rest.client_address import forwarded_address
-from tests.conftest import make_settings
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 from tests.support.users import PASSWORD, new_email, signup
 
 WRONG = "not the password"

@@ -2,7 +2,7 @@
 
 Nothing here is mocked: tokens are sent to the real server, snapshots read the
 real tables, and the schema checks use the models the server documents itself
-with (``realtime/events.py``, the command registry, ``rest/schemas.py``).
+with (``realtime/event_schemas.py``, the command registry, ``rest/schemas.py``).
 """
 
 from __future__ import annotations
@@ -21,19 +21,19 @@ from typing import Any
 
 import httpx
 import jwt
+from delete_client import Closed, DeleteClient
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.typing import Data
 
 import realtime.commands  # noqa: F401  (fills the registry)
-from realtime.client import Closed, DeleteClient
-from realtime.events import Reply
+from realtime.event_schemas import Reply
 from realtime.registry import REGISTRY
 from rest.openapi import OPERATIONS
 from rest.schemas import ErrorOut
-from tests.conftest import TEST_JWT_SECRET
 from tests.support.server import RunningServer
+from tests.support.settings import TEST_JWT_SECRET
 
 WAIT_S = 10.0
 OUR_KEY = TEST_JWT_SECRET.encode()

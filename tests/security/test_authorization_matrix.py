@@ -21,10 +21,10 @@ from typing import Any
 
 import httpx
 import pytest
+from delete_client import ClientError, DeleteClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import ClientError, DeleteClient
 from realtime.registry import REGISTRY
 from rest.openapi import OPERATIONS
 from tests.moderation.support import make_report, moderator

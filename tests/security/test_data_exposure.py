@@ -6,7 +6,7 @@ every frame each socket receives and every REST body. Then, per recipient:
 - no other person's email, birthdate or exact location (a number within 0.001 of their stored lat/lon), no
   bcrypt hash, no JWT except the caller's own in REST token replies, no moderator note and no report text
   outside the moderators (a moderator's dossier shows email and birthdate by design, docs/moderation.md);
-- every event matches its model in ``realtime/events.py`` strictly, with no field the model lacks, and durable
+- every event matches its model in ``realtime/event_schemas.py`` strictly, with no field the model lacks, and durable
   events (only they) carry a seq; every reply matches ``Reply`` and its command's registered reply model; every
   REST body matches its ``rest/schemas.py`` model (``rest/openapi.py``).
 """
@@ -25,12 +25,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+from delete_client import Closed
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.compatibility.traits import TRAIT_KEYS
 from domain.location.grid import snap
-from realtime.client import Closed
 from realtime.registry import REGISTRY
 from rest.openapi import OPERATIONS
 from tests.security.support import (

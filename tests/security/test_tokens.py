@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from delete_client import ClientError, DeleteClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import ClientError, DeleteClient
 from tests.moderation.support import make_report, moderator
 from tests.security.support import (
     ATTACKER_JWK,

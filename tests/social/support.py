@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from delete_client import ClientError, DeleteClient
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.models import DailyLikeCount, Like
-from realtime.client import ClientError, DeleteClient
 from tests.support.factory import Person, make_person
 from tests.support.server import RunningServer
 

@@ -6,10 +6,10 @@ import uuid
 
 import httpx
 import pytest
+from delete_client import Closed, DeleteClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.client import Closed, DeleteClient
 from tests.social.support import error_code, online, scalar
 from tests.support.factory import Person, make_match, make_person
 from tests.support.server import RunningServer

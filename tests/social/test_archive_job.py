@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from delete_api.database import make_sessionmaker
 from delete_api.jobs import archive_all
 from delete_api.resources import random_prefix
-from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.social.support import online, scalar
 from tests.support.events import event_log
 from tests.support.factory import make_match, make_person
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import TEST_JWT_SECRET, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.events.wire import moderators_channel
-from realtime.events import ModerationReport
+from realtime.event_schemas import ModerationReport
 from tests.social.support import COMMENT, error_code, no_event, online, scalar
 from tests.support.factory import make_match, make_person
 from tests.support.server import RunningServer

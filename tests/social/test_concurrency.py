@@ -10,15 +10,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from delete_client import ClientError, DeleteClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.resources import random_prefix
-from realtime.client import ClientError, DeleteClient
-from tests.conftest import make_settings
 from tests.social.support import comment, gather_limited, people, scalar, seed_likes
 from tests.support.factory import Person, make_person
 from tests.support.server import RunningServer, run_server
+from tests.support.settings import make_settings
 
 ROUNDS = 100
 SIDE = 20  # people per node; each likes 5 people on the other node (within the 5-per-minute velocity)

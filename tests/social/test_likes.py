@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.events import LikeReceived, MatchCreated
+from realtime.event_schemas import LikeReceived, MatchCreated
 from tests.social.support import (
     COMMENT,
     comment,

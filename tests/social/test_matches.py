@@ -13,7 +13,7 @@ from delete_api.database import make_sessionmaker
 from domain.events.log import EventLog
 from domain.social import matches
 from domain.transaction import unit_of_work
-from realtime.events import MatchUpdated
+from realtime.event_schemas import MatchUpdated
 from tests.social.support import error_code, execute, no_event, online, scalar
 from tests.support.events import event_log
 from tests.support.factory import Person, make_match, make_person

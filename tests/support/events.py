@@ -11,15 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.database import make_sessionmaker
 from domain.events.log import EventLog
-from domain.events.publisher import Publisher
 from domain.transaction import unit_of_work
+from infra.redis_publisher import RedisPublisher
 
 
 @asynccontextmanager
 async def event_log(redis_url: str, prefix: str) -> AsyncIterator[EventLog]:
     """An ``EventLog`` publishing under a server's Redis key prefix, as the domain does."""
     redis = aioredis.Redis.from_url(redis_url)
-    publisher = Publisher(redis)
+    publisher = RedisPublisher(redis)
     try:
         yield EventLog(publisher, prefix)
     finally:

@@ -20,7 +20,7 @@ from domain.auth.passwords import hash_sync
 from domain.compatibility.scoring import badges, vector
 from domain.compatibility.traits import TRAIT_KEYS
 from domain.models import Photo, QuizResponse, TokenFamily, User, UserBadge, UserTrait
-from tests.conftest import TEST_JWT_SECRET
+from tests.support.settings import TEST_JWT_SECRET
 from tests.support.users import PASSWORD
 
 TOKEN_CONFIG = tokens.TokenConfig(secret=TEST_JWT_SECRET)

@@ -39,8 +39,8 @@ from websockets.exceptions import ConnectionClosed
 from delete_api.database import make_sessionmaker
 from delete_api.settings import VARIABLES
 from domain.events.log import EventLog
-from domain.events.publisher import RETRY_BUFFER, Publisher
 from domain.transaction import unit_of_work
+from infra.redis_publisher import RETRY_BUFFER, RedisPublisher
 from tests.support.users import PASSWORD, new_email
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -244,7 +244,7 @@ class EventSource:
         # fail fast while Redis is down (one immediate retry), instead of the client's default back-off
         self.redis = aioredis.Redis.from_url(redis_url, retry=Retry(NoBackoff(), 1), socket_connect_timeout=1,
                                              socket_timeout=2)
-        self.publisher = Publisher(self.redis, retry_buffer=retry_buffer)
+        self.publisher = RedisPublisher(self.redis, retry_buffer=retry_buffer)
         self.log = EventLog(self.publisher, SERVER_PREFIX)
         self.sessions = make_sessionmaker(engine)
 

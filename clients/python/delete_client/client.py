@@ -31,7 +31,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Origin
 
-log = logging.getLogger("realtime.client")
+log = logging.getLogger("delete_client")
 
 RECONNECT_CODES = frozenset({1006, 1011, 1012, 1013})
 HELLO_TIMEOUT_S = 10.0

@@ -38,7 +38,7 @@ from redis.exceptions import RedisError
 
 from domain.errors import RateLimited
 
-log = logging.getLogger("domain.auth.throttle")
+log = logging.getLogger("infra.login_throttle")
 
 IPV6_BLOCK_BITS = 64
 

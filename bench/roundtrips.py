@@ -1,6 +1,6 @@
 """Round trips per socket command: PostgreSQL statements, transactions, pool pings and Redis commands.
 
-``python -m delete_api.bench.roundtrips`` starts the real app in this process (uvicorn, embedded PostgreSQL and
+``python -m bench roundtrips`` starts the real app in this process (uvicorn, embedded PostgreSQL and
 Redis in a temporary directory, or ``DATABASE_URL``/``REDIS_URL``), makes a few complete profiles, and runs
 each command of the load mix several times over a real socket while counting, through SQLAlchemy's and
 redis-py's own hooks, what each one sends: SQL statements, BEGIN/COMMIT, pool pings and Redis
@@ -13,9 +13,11 @@ cites these counts; they say where a command's time goes before any profile does
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
+import os
 import secrets
 import statistics
 import sys
@@ -31,6 +33,7 @@ from typing import Any
 
 import redis.asyncio.client as redis_client
 import redis.asyncio.connection as redis_connection
+from delete_client import DeleteClient
 from sqlalchemy import event, insert, text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Engine
@@ -44,7 +47,6 @@ from domain.compatibility.scoring import badges, vector
 from domain.compatibility.traits import TRAIT_KEYS
 from domain.models import Photo, QuizResponse, TokenFamily, User, UserBadge, UserTrait
 from domain.photos.storage import new_key
-from realtime.client import DeleteClient
 
 COUNTS: Counter[str] = Counter()
 JWT = secrets.token_urlsafe(48)
@@ -61,23 +63,23 @@ def _install_counters() -> None:
 
     def counted_ping(self: Any) -> None:  # a pre-ping: BEGIN, ";" and ROLLBACK, three round trips
         COUNTS.update(["ping_3_round_trips"])
-        ping(self)  # type: ignore[no-untyped-call]
+        ping(self)  # type: ignore[no-untyped-call]  # SQLAlchemy leaves the adapter's ping unannotated
 
-    AsyncAdapt_asyncpg_connection.ping = counted_ping  # type: ignore[method-assign]
+    AsyncAdapt_asyncpg_connection.ping = counted_ping  # type: ignore[method-assign]  # counting on purpose
     generic_ping = DefaultDialect.do_ping
 
     def counted_generic_ping(self: Any, dbapi_connection: Any) -> bool:  # autocommit only
         COUNTS.update(["ping_select_1"])
         return generic_ping(self, dbapi_connection)
 
-    DefaultDialect.do_ping = counted_generic_ping  # type: ignore[method-assign]
+    DefaultDialect.do_ping = counted_generic_ping  # type: ignore[method-assign]  # counting on purpose
     send = redis_connection.AbstractConnection.send_packed_command
 
     async def counted(self: Any, command: Any, check_health: bool = True) -> None:
         COUNTS.update(["redis"])
         await send(self, command, check_health)
 
-    redis_connection.AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+    redis_connection.AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]  # counting
     _ = redis_client  # the pub/sub listener reads without sending: it is not counted
 
 
@@ -201,10 +203,9 @@ def _sqlalchemy_pre_ping() -> None:
     vars(database)["_ping_with_the_begin"] = lambda engine: None
 
 
-def main() -> None:
-    import os
-
-    if "--pre-ping" in sys.argv:
+def run(args: argparse.Namespace) -> int:
+    """``python -m bench roundtrips``: print the JSON document (``--pre-ping``: the engine's old ping)."""
+    if args.pre_ping:
         _sqlalchemy_pre_ping()
     from delete_api import migrate
     from delete_api.embedded.postgres import EmbeddedPostgres
@@ -237,7 +238,4 @@ def main() -> None:
                 pg.stop()
     json.dump(results, sys.stdout, indent=1)
     print()
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -17,13 +17,13 @@ from redis.exceptions import RedisError
 
 from domain.background import cancel_and_wait
 
-log = logging.getLogger("domain.events.publisher")
+log = logging.getLogger("infra.redis_publisher")
 
 RETRY_BUFFER = 10_000
 RETRY_INTERVAL_S = 0.5
 
 
-class Publisher:
+class RedisPublisher:
     """Sends messages to Redis channels; never raises to the caller."""
 
     def __init__(self, redis: aioredis.Redis, *, retry_buffer: int = RETRY_BUFFER) -> None:

@@ -1,4 +1,4 @@
-"""What every ``delete-api bench`` that starts servers shares: child processes, users seeded by SQL, CPU and
+"""What every benchmark (``python -m bench``) that starts servers shares: child processes, users seeded by SQL, CPU and
 machine facts, progress lines, and running the async part on uvloop with Ctrl-C / SIGTERM handled.
 
 Every process spawned through ``Processes`` runs in its own session (a process group), so ``stop`` ends the
@@ -18,9 +18,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,15 +31,18 @@ import httpx
 import psutil
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from websockets.asyncio.client import ClientConnection, connect
 
-from delete_api.bench import stats
+from bench import stats
+from delete_api import migrate
+from delete_api.embedded.stack import embedded_stack
 from delete_api.settings import VARIABLES, Settings
 from domain.auth.passwords import PasswordHasher
 from domain.auth.tokens import TokenConfig, issue
 from domain.models import TokenFamily, User
 from domain.transaction import unit_of_work
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]  # the repository: the children run `python -m ...` from it
 READY_TIMEOUT_S = 60.0
 _STARTED = time.monotonic()
 T = TypeVar("T")
@@ -56,6 +61,42 @@ def elapsed_s() -> float:
     return round(time.monotonic() - _STARTED, 1)
 
 
+# -- the stage -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stage:
+    """Where a benchmark runs: ``settings`` as configured (what is embedded), ``resolved`` (the URLs and the
+    secret in use), the work folder and the child processes."""
+
+    settings: Settings
+    resolved: Settings
+    work: Path
+    procs: Processes
+
+
+@contextlib.contextmanager
+def stage(settings: Settings, data_dir: str | None, prefix: str) -> Iterator[Stage]:
+    """The work folder (``data_dir``, or a temporary ``prefix*`` one, removed afterwards), PostgreSQL and Redis
+    (embedded there unless ``DATABASE_URL``/``REDIS_URL``) with the migrations applied, and the child
+    processes; everything started is stopped on the way out, on failure, Ctrl-C and SIGTERM too."""
+    with contextlib.ExitStack() as stack:
+        if data_dir:
+            work = Path(data_dir).absolute()
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+        settings = replace(settings, data_dir=work)
+        if settings.jwt_secret is None:
+            settings = settings.with_urls(jwt_secret=secrets.token_urlsafe(48))
+        embedded = settings.embedded_database or settings.embedded_redis
+        say(f"preparing PostgreSQL and Redis in {work}" if embedded else "using DATABASE_URL and REDIS_URL")
+        resolved = stack.enter_context(embedded_stack(settings))
+        assert resolved.database_url is not None
+        migrate.upgrade(resolved.database_url.reveal())
+        procs = Processes(work / "bench-logs")
+        stack.callback(procs.stop)
+        yield Stage(settings, resolved, work, procs)
+
+
 # -- processes -------------------------------------------------------------------------------------
 
 class Processes:
@@ -68,7 +109,7 @@ class Processes:
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         with (self.log_dir / f"{name}.log").open("ab") as log:
-            self.procs[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL,  # noqa: S603
+            self.procs[name] = subprocess.Popen(argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL,  # noqa: S603 - our argv
                                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def lines(self, name: str) -> list[str]:
@@ -113,6 +154,21 @@ class Processes:
                     counts[key] = counts.get(key, 0) + 1
         top = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
         return {"lines": sum(counts.values()), "top": [f"{n}x {m}" for m, n in top]}
+
+
+async def open_socket(url: str, headers: dict[str, str]) -> ClientConnection:
+    """A bare socket (no client): connect and read the greeting (our ``hello`` frame, the floor's ``hello``)."""
+    ws = await connect(url, additional_headers=headers, compression=None, ping_interval=None,
+                       open_timeout=30, close_timeout=2)
+    try:
+        async with asyncio.timeout(30):
+            greeting = await ws.recv()
+        if "hello" not in greeting:
+            raise BenchError(f"expected hello, got {str(greeting)[:200]}")
+    except BaseException:
+        ws.transport.abort()
+        raise
+    return ws
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:

@@ -1,9 +1,9 @@
-"""``delete-api bench realtime``: our realtime figures next to a bare relay's, as one JSON document.
+"""``python -m bench realtime``: our realtime figures next to a bare relay's, as one JSON document.
 
 On one machine, against one PostgreSQL and one Redis:
 
 1. seed users straight into SQL (one bcrypt hash, one login each) and mint their access tokens;
-2. start ``delete-api serve`` nodes A, B, C and ``python -m delete_api.bench.floor`` relays A, B, C;
+2. start ``delete-api serve`` nodes A, B, C and ``python -m bench.floor`` relays A, B, C;
 3. for each system, ours then the floor:
 
    - latency: clients on node B; this process, playing the node where a command ran, produces events at
@@ -30,23 +30,21 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Coroutine
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import psutil
 import redis.asyncio as aioredis
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from delete_api.bench import stats
-from delete_api.bench.harness import (
+from bench import stats
+from bench.harness import (
     BenchError,
     CpuGroups,
     Processes,
@@ -57,26 +55,23 @@ from delete_api.bench.harness import (
     free_port,
     infra_pids,
     machine_facts,
+    open_socket,
     other_load,
     raise_fd_limit,
     run_async,
     say,
     seed_users,
     serve_argv,
+    stage,
 )
+from bench.realtime_systems import EVENT_TYPE, Floor, Ours, RelayOnly, System
 from delete_api.database import make_engine, make_sessionmaker
-from delete_api.embedded.stack import embedded_stack
 from delete_api.settings import Settings
 from domain.auth.tokens import TokenConfig
-from domain.events import wire
-from domain.events.log import EventLog
-from domain.events.publisher import Publisher
 from domain.models import User, UserEventCounter
-from domain.transaction import after_commit, unit_of_work
+from domain.transaction import unit_of_work
 
-EVENT_TYPE = "bench.event"
 NODES = ("a", "b", "c")
-SERVER_PREFIX = "delete:"  # the Redis prefix of `delete-api serve`
 CONNECT_CONCURRENCY = 100
 WARMUP_SOCKETS = CONNECT_CONCURRENCY  # so the node's pools reach their size before RSS is read
 MAX_IN_FLIGHT = 64  # latency phase: events being stored and published at once
@@ -84,99 +79,7 @@ DRAIN_TIMEOUT_S = 20.0
 SETTLE_S = 2.0
 
 
-# -- the systems under test ----------------------------------------------------------------------------
-
-class System(Protocol):
-    name: str
-    pids: list[int]  # nodes A, B, C
-
-    def socket(self, node: int, user: int) -> tuple[str, dict[str, str]]: ...
-    async def emit(self, user: int, i: int) -> None: ...
-
-
-class Ours:
-    """``delete-api serve`` nodes; events stored by ``EventLog.append`` and published after commit."""
-
-    name = "delete"
-
-    def __init__(self, ports: list[int], pids: list[int], users: list[tuple[uuid.UUID, str]],
-                 sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis) -> None:
-        self.ports, self.pids, self.users, self.sessions = ports, pids, users, sessions
-        self.log = EventLog(Publisher(redis), SERVER_PREFIX)
-        self.committed: dict[int, int] = {}  # event -> when its transaction committed (just before PUBLISH)
-
-    def socket(self, node: int, user: int) -> tuple[str, dict[str, str]]:
-        return f"ws://127.0.0.1:{self.ports[node]}/v1/ws", {"Authorization": f"Bearer {self.users[user][1]}"}
-
-    async def emit(self, user: int, i: int) -> None:
-        t = time.time_ns()
-        async with unit_of_work(self.sessions) as session:
-            after_commit(session, self._commit_clock(i))  # registered first, so it runs before the publish
-            await self.log.append(session, self.users[user][0], EVENT_TYPE, {"t": t, "i": i})
-
-    def _commit_clock(self, i: int) -> Callable[[], Coroutine[Any, Any, None]]:
-        async def committed() -> None:
-            self.committed[i] = time.time_ns()
-
-        return committed
-
-
-class RelayOnly:
-    """Diagnostic: our nodes fed durable messages straight on Redis, nothing stored.
-
-    Each user's seq continues from its stored counter, in order, so a node delivers without reading
-    PostgreSQL: what is measured is the node's own cost (hub, outbox, writer, frame).
-    """
-
-    name = "delete_relay_only"
-
-    def __init__(self, ours: Ours, redis: aioredis.Redis, last_seq: dict[uuid.UUID, int]) -> None:
-        self.ours, self.pids, self.redis = ours, ours.pids, redis
-        self.seq = [last_seq.get(user_id, 0) for user_id, _ in ours.users]
-
-    def socket(self, node: int, user: int) -> tuple[str, dict[str, str]]:
-        return self.ours.socket(node, user)
-
-    async def emit(self, user: int, i: int) -> None:
-        t = time.time_ns()
-        self.seq[user] += 1
-        seq = self.seq[user]
-        await self.redis.publish(wire.user_channel(SERVER_PREFIX, self.ours.users[user][0]),
-                                 wire.durable(seq, wire.frame(EVENT_TYPE, {"t": t, "i": i}, seq)))
-
-
-class Floor:
-    """The bare relays; an event is one PUBLISH of the same frame text."""
-
-    name = "floor"
-
-    def __init__(self, ports: list[int], pids: list[int], redis: aioredis.Redis) -> None:
-        self.ports, self.pids, self.redis = ports, pids, redis
-
-    def socket(self, node: int, user: int) -> tuple[str, dict[str, str]]:
-        return f"ws://127.0.0.1:{self.ports[node]}/c/{user}", {}
-
-    async def emit(self, user: int, i: int) -> None:
-        t = time.time_ns()
-        await self.redis.publish(f"floor:{user}", wire.frame(EVENT_TYPE, {"t": t, "i": i}, seq=i))
-
-
 # -- the client side ---------------------------------------------------------------------------------
-
-async def open_socket(url: str, headers: dict[str, str]) -> ClientConnection:
-    """Connect and read the greeting (our ``hello`` frame, the floor's ``hello``)."""
-    ws = await connect(url, additional_headers=headers, compression=None, ping_interval=None,
-                       open_timeout=30, close_timeout=2)
-    try:
-        async with asyncio.timeout(30):
-            greeting = await ws.recv()
-        if "hello" not in greeting:
-            raise BenchError(f"expected hello, got {str(greeting)[:200]}")
-    except BaseException:
-        ws.transport.abort()
-        raise
-    return ws
-
 
 async def open_many(system: System, placement: list[tuple[int, int]]) -> list[ClientConnection]:
     """A socket per ``(node, user)``, ``CONNECT_CONCURRENCY`` at a time; fail if any cannot open."""
@@ -396,7 +299,7 @@ async def start_servers(procs: Processes, resolved: Settings, work: Path) -> dic
     for k, n in enumerate(NODES):
         procs.spawn(f"node_{n}", serve_argv(ports["node"][k]),
                     child_env(resolved, work, f"node_{n}"))
-        procs.spawn(f"floor_{n}", [sys.executable, "-m", "delete_api.bench.floor", "--port", str(ports["floor"][k]),
+        procs.spawn(f"floor_{n}", [sys.executable, "-m", "bench.floor", "--port", str(ports["floor"][k]),
                                    "--redis", resolved.redis_url.reveal()], child_env(resolved, work, f"floor_{n}"))
     say("starting nodes A, B, C and floor relays A, B, C")
     await asyncio.gather(*(procs.wait_healthy(f"{kind}_{n}", f"http://127.0.0.1:{ports[kind][k]}"
@@ -465,37 +368,21 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """``delete-api bench realtime``: print the JSON document; 1 if the benchmark could not run."""
+    """``python -m bench realtime``: print the JSON document; 1 if the benchmark could not run."""
     import logging
 
     for noisy in ("alembic", "httpx"):  # the progress lines are ours; theirs would drown them
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    from delete_api import migrate
-
     try:
         raise_fd_limit(args.idle_sockets + WARMUP_SOCKETS + args.clients + 512)
-        with contextlib.ExitStack() as stack:
-            if args.data_dir:
-                work = Path(args.data_dir).absolute()
-            else:
-                work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="delete-bench-")))
-            settings = replace(settings, data_dir=work)
-            if settings.jwt_secret is None:
-                settings = settings.with_urls(jwt_secret=secrets.token_urlsafe(48))
-            embedded = settings.embedded_database or settings.embedded_redis
-            say(f"preparing PostgreSQL and Redis in {work}" if embedded else "using DATABASE_URL and REDIS_URL")
-            resolved = stack.enter_context(embedded_stack(settings))
-            assert resolved.database_url is not None
-            migrate.upgrade(resolved.database_url.reveal())
-            procs = Processes(work / "bench-logs")
-            stack.callback(procs.stop)
-            document = run_async(bench(args, settings, resolved, procs, work))
+        with stage(settings, args.data_dir, "delete-bench-") as on:
+            document = run_async(bench(args, on.settings, on.resolved, on.procs, on.work))
             say("stopping")
     except BenchError as exc:
-        print(f"delete-api bench: {exc}", file=sys.stderr)
+        print(f"bench: {exc}", file=sys.stderr)
         return 1
     except asyncio.CancelledError:
-        print("delete-api bench: stopped by SIGTERM", file=sys.stderr)
+        print("bench: stopped by SIGTERM", file=sys.stderr)
         return 143
     document["params"]["wall_s"] = elapsed_s()
     text = json.dumps(document, indent=2)

@@ -1,4 +1,4 @@
-"""``delete-api bench discovery``: latency of one discovery batch at 10k and 100k users, with and without indexes.
+"""``python -m bench discovery``: one discovery batch's latency at 10k and 100k users, with and without indexes.
 
 For each size, in a throwaway database of its own (on the embedded PostgreSQL in
 a temporary directory, or created by name on the server of ``DATABASE_URL``):
@@ -33,32 +33,18 @@ import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
+from bench.harness import BenchError, elapsed_s, say
+from bench.stats import percentile
+from delete_api.embedded.postgres import EmbeddedPostgres
 from delete_api.settings import Settings
+from tests.support.pg import ExternalPostgres, PostgresHandle
 
-_STARTED = time.monotonic()
 DISCOVERY_INDEXES = ("ix_users_discovery_woman", "ix_users_discovery_man", "ix_users_discovery_nonbinary",
                      "ix_users_earth")
 TARGET_P95_MS = 10.0
 WARMUP_ROUNDS = 1
-
-
-class BenchError(Exception):
-    """The benchmark could not run; the message says why."""
-
-
-def say(message: str) -> None:
-    print(f"[bench {time.monotonic() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) by linear interpolation of sorted values."""
-    position = (len(sorted_values) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
 def summary(samples_ms: list[float]) -> dict[str, float | int]:
@@ -71,61 +57,11 @@ def summary(samples_ms: list[float]) -> dict[str, float | int]:
 
 # -- databases ----------------------------------------------------------------------------
 
-class Server(Protocol):
-    def create(self, name: str) -> str: ...
-    def drop(self, name: str) -> None: ...
-
-
-class EmbeddedServer:
-    """A throwaway embedded PostgreSQL (fsync off) in ``root``."""
-
-    def __init__(self, root: Path) -> None:
-        from delete_api.embedded.postgres import EmbeddedPostgres
-
-        self.pg = EmbeddedPostgres(root / "postgres", durable=False)
-        self.pg.start()
-
-    def create(self, name: str) -> str:
-        self.pg.drop_database(name)
-        self.pg.ensure_database(name)
-        return self.pg.url(name)
-
-    def drop(self, name: str) -> None:
-        self.pg.drop_database(name)
-
-    def stop(self) -> None:
-        self.pg.stop()
-
-
-class ExternalServer:
-    """The server of ``DATABASE_URL``: databases are created and dropped on it by name."""
-
-    def __init__(self, url: str) -> None:
-        self.parts = urlsplit(url.replace("postgres://", "postgresql://", 1))
-
-    def url(self, database: str) -> str:
-        p = self.parts
-        return urlunsplit((p.scheme.split("+")[0], p.netloc, "/" + database, p.query, ""))
-
-    def _admin(self, sql: str) -> None:
-        import asyncpg
-
-        async def run() -> None:
-            conn = await asyncpg.connect(self.url(self.parts.path.strip("/") or "postgres"))
-            try:
-                await conn.execute(sql)
-            finally:
-                await conn.close()
-
-        asyncio.run(run())
-
-    def create(self, name: str) -> str:
-        self.drop(name)
-        self._admin(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-    def drop(self, name: str) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def _fresh_database(server: PostgresHandle, name: str) -> str:
+    """An empty database ``name`` (dropped first if a previous run kept it); its URL."""
+    server.drop_database(name)
+    server.ensure_database(name)
+    return server.url(name)
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -220,13 +156,14 @@ async def _sql(url: str, *statements: str) -> list[Any]:
         await conn.close()
 
 
-def _one_size(server: Server, users: int, args: argparse.Namespace, storage: Any, explain: bool) -> dict[str, Any]:
+def _one_size(server: PostgresHandle, users: int, args: argparse.Namespace, storage: Any,
+              explain: bool) -> dict[str, Any]:
     from delete_api import migrate
     from delete_api.seed import seed
 
     name = f"delete_bench_discovery_{users}"
     say(f"{users} users: creating database {name}")
-    url = server.create(name)
+    url = _fresh_database(server, name)
     try:
         migrate.upgrade(url)
         say(f"{users} users: seeding")
@@ -255,11 +192,11 @@ def _one_size(server: Server, users: int, args: argparse.Namespace, storage: Any
         return result
     finally:
         if not args.keep:
-            server.drop(name)
+            server.drop_database(name)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """``delete-api bench discovery``: print the JSON document; 1 if the benchmark could not run."""
+    """``python -m bench discovery``: print the JSON document; 1 if the benchmark could not run."""
     import logging
 
     from domain.photos.storage import LocalMediaStorage
@@ -271,20 +208,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with ExitStack() as stack:
             work = Path(args.data_dir).absolute() if args.data_dir else Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="delete-bench-discovery-")))
-            server: Server
+            server: PostgresHandle
             if settings.embedded_database:
                 say(f"starting a throwaway PostgreSQL in {work}")
-                embedded = EmbeddedServer(work)
+                embedded = EmbeddedPostgres(work / "postgres", durable=False)
+                embedded.start()
                 stack.callback(embedded.stop)
                 server = embedded
             else:
                 assert settings.database_url is not None
                 say("creating the benchmark databases on the server of DATABASE_URL")
-                server = ExternalServer(settings.database_url.reveal())
+                server = ExternalPostgres(settings.database_url.reveal())
             storage = LocalMediaStorage(work / "media", settings.public_base_url)
             results = [_one_size(server, n, args, storage, explain=n == sizes[-1]) for n in sizes]
     except BenchError as exc:
-        print(f"delete-api bench: {exc}", file=sys.stderr)
+        print(f"bench: {exc}", file=sys.stderr)
         return 1
     document = _document(args, settings, sizes, results)
     text = json.dumps(document, indent=2)
@@ -307,7 +245,7 @@ def _document(args: argparse.Namespace, settings: Settings, sizes: list[int],
                    "database": "embedded" if settings.embedded_database else "DATABASE_URL",
                    "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                "python": platform.python_version()},
-                   "wall_s": round(time.monotonic() - _STARTED, 1)},
+                   "wall_s": elapsed_s()},
         "results": results,
     }
     if len(results) > 1:
@@ -325,27 +263,3 @@ def _document(args: argparse.Namespace, settings: Settings, sizes: list[int],
     document["explain_analyze_at_largest"] = explain
     return document
 
-
-def add_parser(sub: Any) -> None:
-    """Register ``bench discovery`` next to ``bench realtime`` (``sub``: the CLI's subcommands, bench included)."""
-    bench_parser = sub.choices["bench"]
-    # argparse has no public way to reach an existing parser's subcommands; this is the documented attribute set
-    kinds = next(a for a in bench_parser._actions if isinstance(a, argparse._SubParsersAction))
-    parser = kinds.add_parser(
-        "discovery", help="latency of one discovery batch at 10k and 100k users, with and without indexes",
-        description="Seed 10k and 100k demo users into throwaway databases (the embedded PostgreSQL in a "
-                    "temporary directory, or databases created by name on the server of DATABASE_URL), time "
-                    "one discovery batch (the query and the card load) for a sample of typical viewers with the "
-                    "discovery indexes and without them, and print p50/p95 and the EXPLAIN (ANALYZE, BUFFERS) "
-                    "plan at 100k as JSON. Progress goes to standard error.")
-    parser.add_argument("--sizes", type=lambda raw: [int(v) for v in raw.split(",")], default=[10_000, 100_000],
-                        help="comma-separated user counts (default 10000,100000)")
-    parser.add_argument("--viewers", type=int, default=300, help="viewers timed with the indexes (default 300)")
-    parser.add_argument("--viewers-without", type=int, default=100,
-                        help="viewers timed without the indexes (default 100)")
-    parser.add_argument("--count", type=int, default=10, help="cards per batch (default 10)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed of the generated users (default 1)")
-    parser.add_argument("--data-dir", help="where the embedded PostgreSQL lives (default: a temporary directory)")
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases afterwards")
-    parser.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
-    parser.set_defaults(handler=run)

@@ -1,7 +1,8 @@
-"""The simulated app users of ``delete-api bench load``: devices, what they receive, and what they do.
+"""The simulated app users of ``python -m bench load``: devices, what they receive, and what they do.
 
 A ``Device`` is one app installation (a phone, a tablet): its socket (a ``LoadClient``, the project's
-``DeleteClient`` with a per-frame hook) comes and goes across drops and app restarts, while the device
+``DeleteClient`` with the per-frame hooks of ``tests/support/simulated_users.py``, which the invariant
+workload's sockets use too) comes and goes across drops and app restarts, while the device
 keeps every durable ``seq`` it received, so the verification can tell a lost event from one that was
 late. The hook runs inside the client's reader for every frame that the client accepts (durable events
 already deduped by ``seq``), stamps it with this process's monotonic clock and hands it to its user, so
@@ -27,13 +28,15 @@ import contextlib
 import itertools
 import random
 import time
-import uuid
 from array import array
 from collections import Counter, deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from realtime.client import ClientError, Closed, DeleteClient
+from delete_client import ClientError, Closed
+
+from tests.support.simulated_users import TappedClient, attempt
 
 DAILY_LIKES = 10  # CONTRACT section 3: at most 10 likes per UTC day
 LIKES_NEEDING_COMMENT = 5  # the first five likes ever carry a comment
@@ -82,23 +85,22 @@ class Recorder:
         self.sent[key] = time.monotonic_ns()
 
 
-class LoadClient(DeleteClient):
+class LoadClient(TappedClient):
     """``DeleteClient`` that hands every accepted frame to its device at once, stamped on arrival."""
 
     def __init__(self, device: Device, urls: list[str], token: str, last_seq: int | None) -> None:
         super().__init__(urls, token, last_seq=last_seq)
         self.device = device
         self.syncing = 0  # explicit ``sync`` calls in flight: what arrives meanwhile is a replay
+        self._replay = False
 
-    def _route(self, message: str | bytes) -> Closed | None:
-        # the only hook DeleteClient has is its queue: take what the router queued right back out of it
-        now = time.monotonic_ns()
-        queued = len(self._events)
-        replay = self._resync_ref is not None or self.syncing > 0
-        fatal = super()._route(message)
-        if len(self._events) > queued:
-            self.device.on_event(self._events.pop(), now, replay)
-        return fatal
+    def on_frame(self, message: str | bytes, at_ns: int) -> None:
+        # decided before the client routes the frame: the reply of a resume's sync ends the replay
+        self._replay = self._resync_ref is not None or self.syncing > 0
+
+    def on_event(self, event: dict[str, Any], at_ns: int) -> None:
+        # taken right back off the client's queue: the device keeps what it needs, nothing piles up unread
+        self.device.on_event(self.take_event(), at_ns, self._replay)
 
     def drop(self) -> None:
         """Lose the network: the TCP connection goes without a close frame (the client resumes)."""
@@ -197,7 +199,7 @@ class World:
         self.moderator: Moderator | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -214,19 +216,21 @@ class World:
         started = time.monotonic_ns()
         rec.commands[int((started - rec.start_ns) // 1_000_000_000)] += 1
         rec.command_types[kind] += 1
-        try:
-            reply = await client.call(kind, data, timeout=CALL_TIMEOUT_S)
-        except ClientError as exc:
-            rec.errors[f"{kind}: {exc.code}"] += 1
-            return None
-        except Closed:
-            rec.errors[f"{kind}: interrupted by a socket drop"] += 1
-            return None
-        except TimeoutError:
-            rec.errors[f"{kind}: no reply within {CALL_TIMEOUT_S:g}s"] += 1
+        outcome = await attempt(client, kind, data, CALL_TIMEOUT_S)
+        if outcome.error is not None:
+            rec.errors[_error_key(kind, outcome.error)] += 1
             return None
         rec.sample(f"reply {kind}", started, time.monotonic_ns())
-        return reply
+        return outcome.reply
+
+
+def _error_key(kind: str, error: ClientError | Closed | TimeoutError) -> str:
+    """How the run counts a failed command: by its error code, or by why no reply came."""
+    if isinstance(error, ClientError):
+        return f"{kind}: {error.code}"
+    if isinstance(error, Closed):
+        return f"{kind}: interrupted by a socket drop"
+    return f"{kind}: no reply within {CALL_TIMEOUT_S:g}s"
 
 
 class SimUser:
@@ -253,46 +257,57 @@ class SimUser:
 
     # -- events --------------------------------------------------------------------------------------
     def on_event(self, device: Device, frame: dict[str, Any], now: int, replay: bool) -> None:
-        kind = frame.get("type")
-        data = frame.get("data") or {}
-        rec = self.world.rec
-        cause: int | None = None
-        label = str(kind)
-        if kind == "message.created":
-            message = data["message"]
-            cause = rec.sent.get(("M", message["client_msg_id"]))
-            if message["sender_id"] == self.id:
-                label = "message.created (own devices)"
-            elif device.primary and self.active:
-                self.to_read[message["match_id"]] = message["id"]
-                if self.world.rng.random() < 0.5:
-                    self.to_reply.add(message["match_id"])
-        elif kind == "match.created":
-            match = data["match"]
-            other = match["user"]["user_id"]
-            self.matches[match["id"]] = other
-            causes = [t for t in (rec.sent.get(("L", self.id, other)), rec.sent.get(("L", other, self.id)))
-                      if t is not None]
-            cause = max(causes) if causes else None
-        elif kind == "like.received":
-            liker = data["from"]["user_id"]
-            cause = rec.sent.get(("L", liker, self.id))
-            if device.primary and self.active:
-                self.pending.append(liker)
-        elif kind == "message.read":
-            cause = rec.sent.get(("R", data["match_id"], data["up_to"]))
-        elif kind == "typing":
-            cause = rec.sent.get(("T", data["match_id"], data["user_id"]))
-        elif kind == "moderation.warning":
-            cause = rec.sent.get(("W", self.id))
-        elif kind == "discovery.card":
-            cause = rec.sent.get(("D", self.id))
-            if device.primary:
-                self.cards.append(data["card"]["user_id"])
-        elif kind == "match.updated" and data.get("state") not in ("active", "dating"):
-            self.matches.pop(data["match_id"], None)
+        """React to what a device received, and sample the latency from the command that caused it."""
+        kind = str(frame.get("type"))
+        react = _REACTIONS.get(kind)
+        cause, label = react(self, device, frame.get("data") or {}) if react is not None else (None, kind)
         if cause is not None and not replay:
-            rec.sample(label, cause, now)
+            self.world.rec.sample(label, cause, now)
+
+    # each reaction returns when the command that caused the event left (None: unknown) and the sample's label
+    def _message_created(self, device: Device, data: dict[str, Any]) -> tuple[int | None, str]:
+        message = data["message"]
+        cause = self.world.rec.sent.get(("M", message["client_msg_id"]))
+        if message["sender_id"] == self.id:
+            return cause, "message.created (own devices)"
+        if device.primary and self.active:
+            self.to_read[message["match_id"]] = message["id"]
+            if self.world.rng.random() < 0.5:
+                self.to_reply.add(message["match_id"])
+        return cause, "message.created"
+
+    def _match_created(self, device: Device, data: dict[str, Any]) -> tuple[int | None, str]:
+        match = data["match"]
+        other = match["user"]["user_id"]
+        self.matches[match["id"]] = other
+        sent = self.world.rec.sent
+        causes = [t for t in (sent.get(("L", self.id, other)), sent.get(("L", other, self.id))) if t is not None]
+        return (max(causes) if causes else None), "match.created"
+
+    def _like_received(self, device: Device, data: dict[str, Any]) -> tuple[int | None, str]:
+        liker = data["from"]["user_id"]
+        if device.primary and self.active:
+            self.pending.append(liker)
+        return self.world.rec.sent.get(("L", liker, self.id)), "like.received"
+
+    def _message_read(self, device: Device, data: dict[str, Any]) -> tuple[int | None, str]:
+        return self.world.rec.sent.get(("R", data["match_id"], data["up_to"])), "message.read"
+
+    def _typing(self, device: Device, data: dict[str, Any]) -> tuple[int | None, str]:
+        return self.world.rec.sent.get(("T", data["match_id"], data["user_id"])), "typing"
+
+    def _warning(self, device: Device, data: dict[str, Any]) -> tuple[int | None, str]:
+        return self.world.rec.sent.get(("W", self.id)), "moderation.warning"
+
+    def _discovery_card(self, device: Device, data: dict[str, Any]) -> tuple[int | None, str]:
+        if device.primary:
+            self.cards.append(data["card"]["user_id"])
+        return self.world.rec.sent.get(("D", self.id)), "discovery.card"
+
+    def _match_updated(self, device: Device, data: dict[str, Any]) -> tuple[int | None, str]:
+        if data.get("state") not in ("active", "dating"):
+            self.matches.pop(data["match_id"], None)
+        return None, "match.updated"
 
     # -- the active loop -------------------------------------------------------------------------------
     async def think(self, low: float, high: float) -> None:
@@ -420,45 +435,72 @@ class SimUser:
     async def run(self, ramp_s: float) -> None:
         """The active loop, until the world stops; never raises (errors are counted)."""
         world = self.world
-        rng = world.rng
-        await asyncio.sleep(rng.uniform(0, ramp_s))
-        next_drop = time.monotonic() + rng.expovariate(1 / world.drop_every_s)
-        next_restart = time.monotonic() + rng.expovariate(1 / world.restart_every_s)
+        await asyncio.sleep(world.rng.uniform(0, ramp_s))
+        due = Disruptions(time.monotonic() + world.rng.expovariate(1 / world.drop_every_s),
+                          time.monotonic() + world.rng.expovariate(1 / world.restart_every_s))
         try:
             reply = await world.call(self.primary, "matches.list", {"limit": 50})
             if reply is not None:
                 self.matches.update({m["id"]: m["user"]["user_id"] for m in reply["matches"]})
             while world.running:
-                now = time.monotonic()
-                if now >= next_restart:
-                    next_restart = now + rng.expovariate(1 / world.restart_every_s)
-                    await self.restart_app()
+                if await self.disrupt(due):
                     continue
-                if now >= next_drop:
-                    next_drop = now + rng.expovariate(1 / world.drop_every_s)
-                    self.primary.drops += 1
-                    if self.primary.client is not None:
-                        self.primary.client.drop()
                 if self.to_read:
                     await self.read()
-                roll = rng.random()
-                if roll < 0.40:
-                    await self.swipe()
-                elif roll < 0.75:
-                    await self.chat()
-                elif roll < 0.85:
-                    await self.answer_likes()
-                elif roll < 0.90:
-                    await world.call(self.primary, "matches.list", {"limit": 20})
-                elif roll < 0.95:
-                    await self.sync()
-                else:
-                    await world.call(self.primary, "ping")
+                await self.act(world.rng.random())
                 await self.think(1.0, 3.0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             world.rec.errors[f"user loop: {type(exc).__name__}: {str(exc)[:80]}"] += 1
+
+    async def disrupt(self, due: Disruptions) -> bool:
+        """Restart the app or lose the network when its time has come; True after a restart."""
+        world = self.world
+        now = time.monotonic()
+        if now >= due.restart:
+            due.restart = now + world.rng.expovariate(1 / world.restart_every_s)
+            await self.restart_app()
+            return True
+        if now >= due.drop:
+            due.drop = now + world.rng.expovariate(1 / world.drop_every_s)
+            self.primary.drops += 1
+            if self.primary.client is not None:
+                self.primary.client.drop()
+        return False
+
+    async def act(self, roll: float) -> None:
+        """One thing a person does, chosen by ``roll`` (0..1): swipe, chat, answer likes, list, sync or ping."""
+        world = self.world
+        if roll < 0.40:
+            await self.swipe()
+        elif roll < 0.75:
+            await self.chat()
+        elif roll < 0.85:
+            await self.answer_likes()
+        elif roll < 0.90:
+            await world.call(self.primary, "matches.list", {"limit": 20})
+        elif roll < 0.95:
+            await self.sync()
+        else:
+            await world.call(self.primary, "ping")
+
+
+@dataclass
+class Disruptions:
+    """When an active user next loses the network and next restarts the app (``time.monotonic()``)."""
+
+    drop: float
+    restart: float
+
+
+Reaction = Callable[[SimUser, Device, dict[str, Any]], tuple[int | None, str]]
+_REACTIONS: dict[str, Reaction] = {
+    "message.created": SimUser._message_created, "match.created": SimUser._match_created,
+    "like.received": SimUser._like_received, "message.read": SimUser._message_read, "typing": SimUser._typing,
+    "moderation.warning": SimUser._warning, "discovery.card": SimUser._discovery_card,
+    "match.updated": SimUser._match_updated,
+}
 
 
 class Moderator(SimUser):
@@ -491,49 +533,3 @@ class Moderator(SimUser):
             if await world.call(self.primary, "moderation.resolve", {
                     "report_id": report_id, "action": action, "note": "load test decision"}) is not None:
                 self.resolved += 1
-
-
-def pair_key(a: str, b: str) -> tuple[str, str]:
-    return (a, b) if a < b else (b, a)
-
-
-@dataclass
-class SocialPlan:
-    """Relations seeded before the run: matches to chat in, and likes waiting to be answered."""
-
-    matches: list[tuple[uuid.UUID, uuid.UUID]]
-    likes: list[tuple[uuid.UUID, uuid.UUID]]  # (liker, likee)
-
-
-def plan_social(active: list[uuid.UUID], idle: list[uuid.UUID], rng: random.Random, *,
-                matches_per_active: int = 3, likes_per_active: int = 8) -> SocialPlan:
-    """Each active user: matches with two active people and one idle one; likes from people of both kinds."""
-    taken: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    matches: list[tuple[uuid.UUID, uuid.UUID]] = []
-    likes: list[tuple[uuid.UUID, uuid.UUID]] = []
-    everyone = active + idle
-
-    def free(a: uuid.UUID, b: uuid.UUID) -> bool:
-        return a != b and (min(a, b), max(a, b)) not in taken
-
-    def take(a: uuid.UUID, b: uuid.UUID) -> None:
-        taken.add((min(a, b), max(a, b)))
-
-    for user in active:
-        for k in range(matches_per_active):
-            pool = idle if (k == matches_per_active - 1 and idle) else active
-            for _ in range(20):
-                other = rng.choice(pool)
-                if free(user, other):
-                    take(user, other)
-                    matches.append((min(user, other), max(user, other)))
-                    break
-        for _ in range(likes_per_active):
-            for _ in range(20):
-                liker = rng.choice(everyone if rng.random() < 0.3 else (idle or everyone))
-                if free(user, liker):
-                    take(user, liker)
-                    likes.append((liker, user))
-                    break
-    return SocialPlan(matches, likes)
-

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from domain.chat.rules import TYPING_INTERVAL_S
 
-log = logging.getLogger("domain.chat.throttle")
+log = logging.getLogger("infra.typing_throttle")
 
 
 class TypingThrottle:

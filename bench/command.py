@@ -1,19 +1,23 @@
-"""``delete-api bench``: benchmarks that print figures as JSON (never pass/fail tests).
+"""The ``python -m bench`` command: the arguments of every benchmark, and running the one asked for.
 
-Only argument parsing lives here, so building the CLI parser stays cheap; the
-benchmark itself is imported when the command runs.
+Only argument parsing lives here, so ``--help`` stays cheap; a benchmark's module (``bench.<name>``, with a
+``run`` function) is imported when it runs. ``realtime``, ``discovery`` and ``load`` read the server's
+settings from the environment as ``delete-api`` does (the embedded PostgreSQL and Redis unless
+``DATABASE_URL``/``REDIS_URL``); ``roundtrips`` reads ``DATABASE_URL``/``REDIS_URL`` itself.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
 
-if TYPE_CHECKING:
-    from delete_api.settings import Settings
+from delete_api.settings import Settings, SettingsError
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
+def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
     def parse(raw: str) -> int | float:
         value = kind(raw)
         if value <= 0:
@@ -23,30 +27,18 @@ def _positive(kind: type[int] | type[float]) -> Any:
     return parse
 
 
-def cmd_bench_realtime(args: argparse.Namespace, settings: Settings) -> int:
-    from delete_api.bench.realtime import run
-
-    return run(args, settings)
-
-
-def cmd_bench_load(args: argparse.Namespace, settings: Settings) -> int:
-    from delete_api.bench.load import run
-
-    return run(args, settings)
-
-
-def _non_negative_fraction(raw: str) -> float:
+def _fraction(raw: str) -> float:
     value = float(raw)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {raw}")
     return value
 
 
-def add_parser(sub: Any) -> None:
-    """Register ``bench realtime`` and ``bench load`` on the CLI's subcommands."""
-    bench = sub.add_parser("bench", help="run a benchmark and print its figures as JSON",
-                           description="Benchmarks: each prints one JSON document on standard output.")
-    kinds = bench.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+def _sizes(raw: str) -> list[int]:
+    return [int(v) for v in raw.split(",")]
+
+
+def _add_realtime(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     realtime = kinds.add_parser(
         "realtime", help="two nodes, N sockets: durable-event latency, throughput and memory per idle socket",
         description="Start two `delete-api serve` nodes (plus a fresh one for the memory figure) on one "
@@ -73,11 +65,29 @@ def add_parser(sub: Any) -> None:
                           help="where the embedded PostgreSQL/Redis and the node logs live "
                                "(default: a temporary directory, removed afterwards)")
     realtime.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
-    realtime.set_defaults(handler=cmd_bench_realtime)
-    _add_load(kinds)
 
 
-def _add_load(kinds: Any) -> None:
+def _add_discovery(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = kinds.add_parser(
+        "discovery", help="latency of one discovery batch at 10k and 100k users, with and without indexes",
+        description="Seed 10k and 100k demo users into throwaway databases (the embedded PostgreSQL in a "
+                    "temporary directory, or databases created by name on the server of DATABASE_URL), time "
+                    "one discovery batch (the query and the card load) for a sample of typical viewers with the "
+                    "discovery indexes and without them, and print p50/p95 and the EXPLAIN (ANALYZE, BUFFERS) "
+                    "plan at 100k as JSON. Progress goes to standard error.")
+    parser.add_argument("--sizes", type=_sizes, default=[10_000, 100_000],
+                        help="comma-separated user counts (default 10000,100000)")
+    parser.add_argument("--viewers", type=int, default=300, help="viewers timed with the indexes (default 300)")
+    parser.add_argument("--viewers-without", type=int, default=100,
+                        help="viewers timed without the indexes (default 100)")
+    parser.add_argument("--count", type=int, default=10, help="cards per batch (default 10)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the generated users (default 1)")
+    parser.add_argument("--data-dir", help="where the embedded PostgreSQL lives (default: a temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases afterwards")
+    parser.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
+
+
+def _add_load(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     load = kinds.add_parser(
         "load", help="the product under realistic load: mixed users, idle sockets, logins, soak; a report folder",
         description="Drive simulated app users over real sockets and write a report folder (summary.json, "
@@ -98,7 +108,7 @@ def _add_load(kinds: Any) -> None:
                             "statements, new pooled connections); reported apart")
     mixed.add_argument("--profiles", type=_positive(int),
                        help="profiles seeded (default 5x the users, at least 2000): people to swipe through")
-    mixed.add_argument("--second-devices", type=_non_negative_fraction, default=0.1,
+    mixed.add_argument("--second-devices", type=_fraction, default=0.1,
                        help="share of active users with a second device on the other node (default 0.1)")
     mixed.add_argument("--drop-every", type=_positive(float), default=180.0,
                        help="mean seconds between network drops of an active user (default 180)")
@@ -125,4 +135,45 @@ def _add_load(kinds: Any) -> None:
     load.add_argument("--wait-quiet", type=float, metavar="LOAD",
                       help="first wait (up to 10 min) until the 1-minute load average is at most LOAD")
     load.add_argument("--fail-unhealthy", action="store_true", help="exit 3 when the run was not healthy")
-    load.set_defaults(handler=cmd_bench_load)
+
+
+def _add_roundtrips(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    roundtrips = kinds.add_parser(
+        "roundtrips", help="PostgreSQL statements, transactions, pool pings and Redis commands per socket command",
+        description="Start the real app in this process (the embedded PostgreSQL and Redis in a temporary "
+                    "directory, or DATABASE_URL/REDIS_URL), make a few complete profiles and run each command "
+                    "of the load mix several times over a real socket, counting through SQLAlchemy's and "
+                    "redis-py's hooks what each one sends and what it leaves in reference cycles. Prints one "
+                    "JSON document: per command, the counts per call, the median wall time and the CPU time.")
+    roundtrips.add_argument("--pre-ping", action="store_true",
+                            help="the engine as it was: SQLAlchemy's own three-round-trip ping on every checkout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench",
+                                     description="Benchmarks of the Delete server: each prints its figures "
+                                                 "(JSON on standard output, or a report folder).")
+    kinds = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    _add_realtime(kinds)
+    _add_discovery(kinds)
+    _add_load(kinds)
+    _add_roundtrips(kinds)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m bench``: the benchmark's exit code (2 on a configuration error)."""
+    args = build_parser().parse_args(argv)
+    benchmark = importlib.import_module(f"bench.{args.benchmark}")
+    if args.benchmark == "roundtrips":  # its own server in this process; DATABASE_URL alone needs no JWT_SECRET
+        return int(benchmark.run(args))
+    try:
+        settings = Settings.from_env()
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        return int(benchmark.run(args, settings))
+    except SettingsError as exc:
+        print(f"bench: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

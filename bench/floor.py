@@ -8,7 +8,7 @@ database: a client connects to ``/c/<id>``, the server subscribes
 ``floor:<id>``, says ``hello`` once the subscription is confirmed, and
 forwards each message's bytes as a text frame.
 
-Run: ``python -m delete_api.bench.floor --port P --redis URL``. ``GET /health``
+Run: ``python -m bench.floor --port P --redis URL``. ``GET /health``
 answers 200 once the Redis subscription is live.
 """
 
@@ -105,12 +105,12 @@ async def run(port: int, redis_url: str, host: str = "127.0.0.1") -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await listener
         with contextlib.suppress(Exception):
-            await relay.pubsub.aclose()  # type: ignore[no-untyped-call]
+            await relay.pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             await relay.redis.aclose()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m delete_api.bench.floor",
+    parser = argparse.ArgumentParser(prog="python -m bench.floor",
                                      description="A bare websockets relay through Redis (the benchmark's floor).")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis", required=True, help="Redis URL (redis://, unix://)")

@@ -22,7 +22,8 @@ Resolution = Literal["dismiss", "warn", "suspend", "ban"]
 ErrorCode = Literal[
     "bad_request", "validation_error", "unauthorized", "token_reused", "forbidden", "not_found", "conflict",
     "email_taken", "invalid_credentials", "account_suspended", "rate_limited", "daily_limit_reached",
-    "comment_required", "spam_detected", "photo_limit", "prompt_limit", "internal",
+    "comment_required", "spam_detected", "photo_limit", "prompt_limit", "internal", "invalid_token",
+    "content_blocked",
 ]
 
 
@@ -124,7 +125,7 @@ class Typing(EventData):
     user_id: str
 
 
-class Presence(EventData):
+class PresenceChanged(EventData):
     user_id: str
     online: bool
 
@@ -137,7 +138,7 @@ class DiscoveryEmpty(EventData):
     pass
 
 
-class AccountSuspended(EventData):
+class AccountSuspendedNotice(EventData):
     until: str | None = Field(default=None, description="absent or null for a ban")
     reason: str
 
@@ -199,10 +200,10 @@ REGISTRY.event("message.created", MessageCreated, durable=True,
                summary="A message in one of your matches, to both members' devices.")
 REGISTRY.event("message.read", MessageRead, durable=True, summary="A match member read messages up to one.")
 REGISTRY.event("typing", Typing, durable=False, summary="The other member of a match is typing.")
-REGISTRY.event("presence", Presence, durable=False, summary="A match partner came online or went offline.")
+REGISTRY.event("presence", PresenceChanged, durable=False, summary="A match partner came online or went offline.")
 REGISTRY.event("discovery.card", DiscoveryCard, durable=False, summary="One profile to consider.")
 REGISTRY.event("discovery.empty", DiscoveryEmpty, durable=False, summary="No profile is left to show for now.")
-REGISTRY.event("account.suspended", AccountSuspended, durable=True,
+REGISTRY.event("account.suspended", AccountSuspendedNotice, durable=True,
                summary="Your account was suspended or banned; the socket closes with 4403.")
 REGISTRY.event("moderation.report", ModerationReport, durable=False,
                summary="Moderators: a report in the open queue (snapshot, then live).")

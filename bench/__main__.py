@@ -1,0 +1,7 @@
+"""``python -m bench realtime|discovery|load|roundtrips``: run one benchmark."""
+
+import sys
+
+from bench.command import main
+
+sys.exit(main())

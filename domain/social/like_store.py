@@ -1,0 +1,124 @@
+"""Likes: the liker's counters, storing a like (with what it causes) and the likes waiting for an answer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, bindparam, exists, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import Like, Match, User, table
+from domain.social.store_common import NOW, USER, active_pass, blocked_between
+
+
+@dataclass(frozen=True, slots=True)
+class LikeCounts:
+    """The liker's counters, read under the liker's row lock."""
+
+    today: int
+    ever: int  # capped: only "fewer than five or not" matters
+    same_comment: int  # capped likewise
+    recent: list[datetime]  # the newest likes inside the velocity window (at most the velocity limit)
+
+
+_LIKE_COUNTS = text("""
+SELECT
+  coalesce((SELECT count FROM daily_like_counts WHERE user_id = :liker AND day = :day), 0),
+  (SELECT count(*) FROM (SELECT 1 FROM likes WHERE liker_id = :liker LIMIT :ever_cap) AS first_likes),
+  (SELECT count(*) FROM (SELECT 1 FROM likes WHERE liker_id = :liker AND comment_norm = :norm
+                         LIMIT :same_cap) AS same_text),
+  ARRAY(SELECT created_at FROM likes WHERE liker_id = :liker AND created_at > :since
+        ORDER BY created_at DESC LIMIT :recent_cap)
+""")
+
+
+async def like_counts(session: AsyncSession, liker_id: uuid.UUID, day: date, norm: str | None, since: datetime,
+                      *, ever_cap: int, same_cap: int, recent_cap: int) -> LikeCounts:
+    row = (await session.execute(_LIKE_COUNTS, {
+        "liker": liker_id, "day": day, "norm": norm, "since": since,
+        "ever_cap": ever_cap, "same_cap": same_cap, "recent_cap": recent_cap})).one()
+    return LikeCounts(int(row[0]), int(row[1]), int(row[2]), list(row[3]))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLike:
+    """A like just stored, with what decides what it causes."""
+
+    id: uuid.UUID
+    today: int  # the liker's likes today, this one included
+    liked_back: bool  # the target liked the liker
+    passed_by_target: bool  # the target's pass on the liker is active
+
+
+_STORE_LIKE = text("""
+WITH stored AS (
+  INSERT INTO likes (id, liker_id, likee_id, comment, comment_norm, created_at)
+  VALUES (:id, :liker, :likee, :comment, :norm, :now)
+  ON CONFLICT (liker_id, likee_id) DO NOTHING
+  RETURNING id
+), today AS (
+  INSERT INTO daily_like_counts (user_id, day, count)
+  SELECT CAST(:liker AS uuid), CAST(:day AS date), 1 FROM stored
+  ON CONFLICT (user_id, day) DO UPDATE SET count = daily_like_counts.count + 1
+  RETURNING count
+)
+SELECT stored.id, today.count,
+  EXISTS (SELECT 1 FROM likes WHERE liker_id = :likee AND likee_id = :liker),
+  EXISTS (SELECT 1 FROM passes WHERE passer_id = :likee AND passee_id = :liker AND expires_at > :now)
+FROM stored, today
+""")
+
+
+async def store_like(session: AsyncSession, liker_id: uuid.UUID, likee_id: uuid.UUID, comment: str | None,
+                     comment_norm: str | None, now: datetime, day: date) -> StoredLike | None:
+    """Store the like, count it for ``day`` and look at the other direction, in one round trip.
+
+    None if the pair already has a like (the unique key is the last guard; nothing is counted then).
+    The reverse like is read in the same statement's snapshot, taken after the pair's lock was granted.
+    """
+    row = (await session.execute(_STORE_LIKE, {
+        "id": uuid.uuid4(), "liker": liker_id, "likee": likee_id, "comment": comment, "norm": comment_norm,
+        "now": now, "day": day})).one_or_none()
+    return None if row is None else StoredLike(row[0], int(row[1]), bool(row[2]), bool(row[3]))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingLike:
+    id: uuid.UUID
+    liker_id: uuid.UUID
+    comment: str | None
+    created_at: datetime
+
+
+def _pending_likes() -> Select[Any]:
+    likes, match = table(Like), table(Match).c
+    like = likes.c
+    liker = table(User).alias("liker")
+    mine = likes.alias("mine")
+    return (
+        select(like.id, like.liker_id, like.comment, like.created_at)
+        .join(liker, liker.c.id == like.liker_id)
+        .where(
+            like.likee_id == USER,
+            or_(liker.c.status == "active", and_(liker.c.status == "suspended", liker.c.suspended_until <= NOW)),
+            ~exists().where(match.user_a == func.least(like.liker_id, USER),
+                            match.user_b == func.greatest(like.liker_id, USER)),
+            ~blocked_between(like.liker_id, USER),
+            ~active_pass(USER, like.liker_id, NOW),
+            ~exists().where(mine.c.liker_id == USER, mine.c.likee_id == like.liker_id),
+        )
+        .order_by(like.created_at.desc(), like.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_PENDING_LIKES = _pending_likes()
+
+
+async def pending_likes(session: AsyncSession, user_id: uuid.UUID, now: datetime, limit: int) -> list[PendingLike]:
+    """Likes received from active people the user has not matched, blocked either way, passed or liked back."""
+    result = await session.execute(_PENDING_LIKES, {"user": user_id, "now": now, "limit": limit})
+    return [PendingLike(*row) for row in result.all()]

@@ -1,0 +1,93 @@
+"""The social area's locks: the acting user's row, the target user's and the pair's advisory locks.
+
+Lock order, the same everywhere so that nothing can deadlock: the acting user's row
+(``FOR NO KEY UPDATE``), then the target user's advisory lock (shared for likes, exclusive
+for an account deletion), then the pair's advisory lock, then match rows; durable
+events are appended last, in ascending user id order (see ``domain.social.notify``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import User, table
+from domain.social.store_common import USER
+
+
+def _lock_key(namespace: bytes, *ids: uuid.UUID) -> int:
+    """A signed 64-bit advisory lock key for ``ids`` (hash collisions only ever serialise more)."""
+    digest = hashlib.blake2b(namespace + b"".join(i.bytes for i in ids), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def user_lock_key(user_id: uuid.UUID) -> int:
+    """Held shared by likes aimed at the user, exclusive by the user's account deletion."""
+    return _lock_key(b"social.user:", user_id)
+
+
+def pair_lock_key(a: uuid.UUID, b: uuid.UUID) -> int:
+    """One key per unordered pair: likes, blocks and match creation of the pair take it."""
+    low, high = sorted((a, b))
+    return _lock_key(b"social.pair:", low, high)
+
+
+@dataclass(frozen=True, slots=True)
+class LockedUser:
+    """What the social rules read from the acting user's locked row."""
+
+    status: str
+    suspended_until: datetime | None
+    last_pass_undo_at: datetime | None
+    birthdate: date
+
+
+_user = table(User).c
+_LOCK_USER_ROW = (select(_user.status, _user.suspended_until, _user.last_pass_undo_at, _user.birthdate)
+                  .where(_user.id == USER).with_for_update(key_share=True))
+
+
+async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser | None:
+    """Lock the user's row until commit (serialises that user's likes, passes, pass undos and deletion).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: rows referencing the user (a like *to* them, their event counter)
+    take KEY SHARE on it, and two people liking each other at once must not wait on each other's row.
+    Only the columns the rules read are loaded (no ORM object: this runs on every like and pass).
+    """
+    row = (await session.execute(_LOCK_USER_ROW, {"user": user_id})).one_or_none()
+    return None if row is None else LockedUser(*row)
+
+
+_LOCK_LIKE = text("""
+SELECT clock_timestamp()
+FROM (SELECT pg_advisory_xact_lock_shared(:user_key), pg_advisory_xact_lock(:pair_key) OFFSET 0) AS held
+""")
+
+
+async def lock_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.UUID) -> datetime:
+    """Hold off the target's deletion and serialise the pair; return the clock once both are held.
+
+    One round trip: the locks are taken in a subquery that PostgreSQL evaluates first (OFFSET 0 keeps it
+    from being merged), so the clock is read after both are held.
+    """
+    row = await session.execute(_LOCK_LIKE, {"user_key": user_lock_key(target_id),
+                                             "pair_key": pair_lock_key(liker_id, target_id)})
+    now: datetime = row.scalar_one()
+    return now
+
+
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+
+
+async def lock_pair(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
+    await session.execute(_ADVISORY_LOCK, {"key": pair_lock_key(a, b)})
+
+
+async def lock_user_exclusive(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Wait for every like aimed at the user to commit, and keep new ones out until commit."""
+    await session.execute(_ADVISORY_LOCK, {"key": user_lock_key(user_id)})

@@ -1,0 +1,140 @@
+"""Matches: creating the pair's match, finding and locking matches, their state and dating confirmations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BindParameter, Integer, Uuid, bindparam, case, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import Match, table
+from domain.social.store_common import NOW, USER, blocked_between
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    """One match as the social area uses it (its fields are ``_MATCH_COLUMNS``, in that order)."""
+
+    id: uuid.UUID
+    user_a: uuid.UUID
+    user_b: uuid.UUID
+    state: str
+    matched_at: datetime
+    state_changed_at: datetime
+    a_dating_confirmed_at: datetime | None
+    b_dating_confirmed_at: datetime | None
+    last_message_at: datetime | None
+
+    def partner(self, user_id: uuid.UUID) -> uuid.UUID:
+        return self.user_b if user_id == self.user_a else self.user_a
+
+    def confirmed(self, user_id: uuid.UUID) -> bool:
+        """True if ``user_id`` confirmed they are dating."""
+        at = self.a_dating_confirmed_at if user_id == self.user_a else self.b_dating_confirmed_at
+        return at is not None
+
+
+_matches = table(Match)
+_match = _matches.c
+_MATCH_COLUMNS = (_match.id, _match.user_a, _match.user_b, _match.state, _match.matched_at, _match.state_changed_at,
+                  _match.a_dating_confirmed_at, _match.b_dating_confirmed_at, _match.last_message_at)
+_LOW, _HIGH = bindparam("low", type_=Uuid), bindparam("high", type_=Uuid)
+_STATES: BindParameter[str] = bindparam("states", expanding=True)
+_INSERT_MATCH = (insert(_matches).values(id=bindparam("p_id", type_=Uuid), user_a=_LOW, user_b=_HIGH,
+                                         state="active", matched_at=NOW, state_changed_at=NOW)
+                 .on_conflict_do_nothing(index_elements=[_match.user_a, _match.user_b])
+                 .returning(*_MATCH_COLUMNS))
+_MEMBER_MATCH = select(*_MATCH_COLUMNS).where(_match.id == bindparam("match_id", type_=Uuid),
+                                              or_(_match.user_a == USER, _match.user_b == USER))
+_MEMBER_MATCH_LOCKED = _MEMBER_MATCH.with_for_update(key_share=True)
+_PAIR_MATCH = (select(*_MATCH_COLUMNS).where(_match.user_a == _LOW, _match.user_b == _HIGH)
+               .with_for_update(key_share=True))
+_OPEN_MATCHES_OF = (select(*_MATCH_COLUMNS)
+                    .where(or_(_match.user_a == USER, _match.user_b == USER), _match.state.in_(_STATES))
+                    .order_by(_match.id).with_for_update(key_share=True))
+_PARTNER = case((_match.user_a == USER, _match.user_b), else_=_match.user_a)
+_LIST_MATCHES = select(*_MATCH_COLUMNS).where(
+    or_(_match.user_a == USER, _match.user_b == USER), _match.state.in_(_STATES), ~blocked_between(USER, _PARTNER))
+_LIST_MATCHES_ORDER = (_match.matched_at.desc(), _match.id.desc())
+_LIST_MATCHES_FIRST = _LIST_MATCHES.order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer))
+_LIST_MATCHES_AFTER = (_LIST_MATCHES.where(tuple_(_match.matched_at, _match.id)
+                                           < tuple_(bindparam("after_at"), bindparam("after_id")))
+                       .order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer)))
+
+
+async def insert_match(session: AsyncSession, a: uuid.UUID, b: uuid.UUID, now: datetime) -> MatchRow | None:
+    """Create the pair's match; None if the pair already has one (one row per unordered pair)."""
+    low, high = sorted((a, b))
+    row = (await session.execute(_INSERT_MATCH, {"p_id": uuid.uuid4(), "low": low, "high": high, "now": now})
+           ).one_or_none()
+    return None if row is None else MatchRow(*row)
+
+
+async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID, *,
+                       for_update: bool = False) -> MatchRow | None:
+    """The match if ``user_id`` is one of its two members (locked FOR NO KEY UPDATE on request)."""
+    stmt = _MEMBER_MATCH_LOCKED if for_update else _MEMBER_MATCH
+    row = (await session.execute(stmt, {"match_id": match_id, "user": user_id})).one_or_none()
+    return None if row is None else MatchRow(*row)
+
+
+async def pair_match(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> MatchRow | None:
+    """The pair's match, locked."""
+    low, high = sorted((a, b))
+    row = (await session.execute(_PAIR_MATCH, {"low": low, "high": high})).one_or_none()
+    return None if row is None else MatchRow(*row)
+
+
+async def open_matches_of(session: AsyncSession, user_id: uuid.UUID, states: Sequence[str]) -> list[MatchRow]:
+    """The user's matches in ``states``, locked, in id order."""
+    result = await session.execute(_OPEN_MATCHES_OF, {"user": user_id, "states": list(states)})
+    return [MatchRow(*row) for row in result.all()]
+
+
+async def set_state(session: AsyncSession, match_id: uuid.UUID, state: str, now: datetime, *,
+                    unmatched_by: uuid.UUID | None = None, unmatch_reason: str | None = None) -> None:
+    """Move the match to ``state``; dating confirmations only survive into ``dating`` itself."""
+    values: dict[str, object] = {"state": state, "state_changed_at": now}
+    if unmatched_by is not None:
+        values["unmatched_by"] = unmatched_by
+        values["unmatch_reason"] = unmatch_reason
+    if state != "dating":
+        values["a_dating_confirmed_at"] = None
+        values["b_dating_confirmed_at"] = None
+    await session.execute(update(Match).where(Match.id == match_id).values(**values))
+
+
+async def confirm_dating(session: AsyncSession, match: MatchRow, user_id: uuid.UUID, now: datetime) -> MatchRow:
+    """Record that ``user_id`` confirms dating (keeping an earlier confirmation); return the updated row."""
+    column = Match.a_dating_confirmed_at if user_id == match.user_a else Match.b_dating_confirmed_at
+    stmt = (update(Match).where(Match.id == match.id)
+            .values({column: func.coalesce(column, now)}).returning(*_MATCH_COLUMNS))
+    return MatchRow(*(await session.execute(stmt)).one())
+
+
+async def list_matches(session: AsyncSession, user_id: uuid.UUID, states: Sequence[str],
+                       after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[MatchRow]:
+    """The user's matches in ``states``, newest match first by ``(matched_at, id)``, after the cursor.
+
+    Matches with a block between the two are left out: a blocked person's card is never shown.
+    """
+    params: dict[str, Any] = {"user": user_id, "states": list(states), "limit": limit}
+    if after is None:
+        result = await session.execute(_LIST_MATCHES_FIRST, params)
+    else:
+        result = await session.execute(_LIST_MATCHES_AFTER, {**params, "after_at": after[0], "after_id": after[1]})
+    return [MatchRow(*row) for row in result.all()]
+
+
+async def idle_matches(session: AsyncSession, cutoff: datetime, limit: int) -> list[MatchRow]:
+    """Active matches without a message since ``cutoff``, locked; rows other nodes hold are skipped."""
+    stmt = (select(*_MATCH_COLUMNS)
+            .where(Match.state == "active", func.coalesce(Match.last_message_at, Match.matched_at) < cutoff)
+            .order_by(func.coalesce(Match.last_message_at, Match.matched_at))
+            .limit(limit).with_for_update(key_share=True, skip_locked=True))
+    return [MatchRow(*row) for row in (await session.execute(stmt)).all()]

@@ -1,0 +1,61 @@
+"""The other person as the acting user relates to them: status, blocks, passes and likes between the two."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.models import Like, User, table
+from domain.social.store_common import ACTOR, NOW, TARGET, USER, active_pass, blocked_between
+
+_user, _like = table(User).c, table(Like).c
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the like and pass checks need to know about the other person."""
+
+    status: str
+    suspended_until: datetime | None
+    blocked: bool  # either way
+    passed_by_actor: bool  # the actor's pass on the target is active
+    liked_by_actor: bool
+
+
+def _target_select(now: ColumnElement[datetime]) -> Select[Any]:
+    """The target (``:target``) as the actor (``:actor``) relates to it, with passes judged at ``now``."""
+    return select(
+        _user.status, _user.suspended_until, blocked_between(ACTOR, _user.id),
+        active_pass(ACTOR, _user.id, now),
+        exists().where(_like.liker_id == ACTOR, _like.likee_id == _user.id),
+    ).where(_user.id == TARGET)
+
+
+_TARGET_AT = _target_select(NOW)
+_CLOCK_NOW = select(func.clock_timestamp().label("now")).cte("now")  # volatile: evaluated once, not inlined
+_TARGET_AND_CLOCK = _target_select(_CLOCK_NOW.c.now).add_columns(_CLOCK_NOW.c.now).join(_CLOCK_NOW, true())
+
+
+async def target(session: AsyncSession, actor_id: uuid.UUID, target_id: uuid.UUID, now: datetime) -> Target | None:
+    """The target as the actor relates to it, in one round trip; None if no such user."""
+    row = (await session.execute(_TARGET_AT, {"actor": actor_id, "target": target_id, "now": now})).one_or_none()
+    return None if row is None else Target(*row)
+
+
+async def target_and_clock(session: AsyncSession, actor_id: uuid.UUID,
+                           target_id: uuid.UUID) -> tuple[Target | None, datetime | None]:
+    """``target`` and the database's clock in one round trip (the clock only when the target exists)."""
+    row = (await session.execute(_TARGET_AND_CLOCK, {"actor": actor_id, "target": target_id})).one_or_none()
+    return (None, None) if row is None else (Target(*row[:-1]), row[-1])
+
+
+_USER_STATUS = select(_user.status).where(_user.id == USER)
+
+
+async def user_status(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    return (await session.execute(_USER_STATUS, {"user": user_id})).scalar_one_or_none()

@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket
 from domain.auth.service import Principal
 from domain.errors import DomainError, RateLimited
 from domain.events import wire
-from domain.quoting import quote
+from domain.quoting import listed, quote
 from infra.validation_details import validation_details
 from realtime import frames
 from realtime.closecodes import ABUSE, INTERNAL_ERROR, SLOW_CONSUMER, TOKEN_EXPIRED
@@ -275,7 +275,7 @@ class Connection:
             return {"code": "forbidden", "message": f"{frame.type} needs the {command.role} role"}
         if frame.invalid_text:
             unreadable = dict.fromkeys(frame.invalid_text, "contains unpaired surrogates (not valid Unicode text)")
-            return _invalid_fields({"fields": unreadable})
+            return _invalid_fields({"fields": listed(unreadable)})  # at most 20 named, as validation_details
         return None
 
     async def _run(self, command: Command, ref: frames.Ref, data: BaseModel) -> None:

@@ -9,7 +9,6 @@ can say ``discovery.empty`` without asking again. Services never commit.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.cards import load_cards
+from domain.cards import load_cards, load_cards_for_pairs
 from domain.compatibility.scoring import score_from_distance
 from domain.discovery import ranking
 from domain.discovery import repository as repo
@@ -84,15 +83,8 @@ async def eligible_pairs(session: AsyncSession, pairs: Sequence[tuple[uuid.UUID,
 async def cards_for_pairs(session: AsyncSession, storage: MediaStorage,
                           pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
                           ) -> dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]:
-    """The card of each candidate as its viewer sees it (one batched load per viewer)."""
-    by_viewer: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for viewer_id, user_id in pairs:
-        by_viewer[viewer_id].append(user_id)
-    out: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = {}
-    for viewer_id, user_ids in by_viewer.items():
-        for user_id, card in (await load_cards(session, viewer_id, user_ids, storage)).items():
-            out[(viewer_id, user_id)] = card
-    return out
+    """The card of each candidate as its viewer sees it, every viewer's in one query."""
+    return await load_cards_for_pairs(session, sorted(pairs), storage)
 
 
 async def expired_passes(session: AsyncSession, viewer_ids: Sequence[uuid.UUID], since: datetime,

@@ -206,6 +206,22 @@ async def test_a_flood_of_unknown_fields_gets_a_short_answer(server: RunningServ
     assert len(json.dumps(reply)) < 3000 < len(json.dumps(frame))
 
 
+async def test_a_flood_of_unreadable_fields_gets_a_short_answer(server: RunningServer, moderator_token: str) -> None:
+    """2,500 fields holding unpaired surrogates: the refusal names 20 of them, far below the frame's size."""
+    frame = {"type": "ping", "data": {f"k{i}": "\ud800" for i in range(2500)}}
+    async with asyncio.timeout(T):
+        socket = await connect(ws_url(server), additional_headers=auth_header(moderator_token), max_size=None)
+    try:
+        await socket.recv()
+        reply = (await exchange(socket, frame, ref="r"))[-1]
+    finally:
+        await socket.close()
+    assert reply["error"]["code"] == "validation_error"
+    fields = reply["error"]["details"]["fields"]
+    assert fields.pop("…") == "and 2480 more" and len(fields) == 20, fields
+    assert len(json.dumps(reply)) < 3000 < len(json.dumps(frame))
+
+
 # -- REST --------------------------------------------------------------------------------------------------------
 
 def rest_bodies(sent: Sent) -> list[tuple[str, dict[str, Any] | list[Any]]]:

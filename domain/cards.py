@@ -27,6 +27,7 @@ from domain.location.distance import display_distance, distance_km
 from domain.photos.storage import MediaStorage
 from domain.profiles.age import age_on
 from domain.profiles.rules import badges_in_quiz_order
+from domain.wire.objects import Card
 
 
 def traits_distance(a: Sequence[float] | None, b: Sequence[float] | None) -> float:
@@ -59,7 +60,7 @@ async def _rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UU
 
 
 def _card(row: Row[Any], viewer: Row[Any] | None, storage: MediaStorage, today: date,
-          show_distance: bool) -> dict[str, Any]:
+          show_distance: bool) -> Card:
     """``row``'s card as the person of ``viewer`` sees it (no distance without ``show_distance``)."""
     viewer_point = (viewer.lat, viewer.lon) if viewer is not None and viewer.lat is not None else None
     viewer_traits = viewer.traits if viewer is not None else None
@@ -83,7 +84,7 @@ def _card(row: Row[Any], viewer: Row[Any] | None, storage: MediaStorage, today: 
 
 async def load_cards(session: AsyncSession, viewer_id: uuid.UUID, user_ids: Sequence[uuid.UUID],
                      storage: MediaStorage, today: date | None = None,
-                     no_distance: Collection[uuid.UUID] = ()) -> dict[uuid.UUID, dict[str, Any]]:
+                     no_distance: Collection[uuid.UUID] = ()) -> dict[uuid.UUID, Card]:
     """Cards of ``user_ids`` as seen by ``viewer_id`` (missing users are left out), in one query.
 
     The cards of ``no_distance`` carry ``distance_km: null``.
@@ -99,7 +100,7 @@ async def load_cards(session: AsyncSession, viewer_id: uuid.UUID, user_ids: Sequ
 
 
 async def load_cards_for_pairs(session: AsyncSession, pairs: Sequence[Pair], storage: MediaStorage,
-                               today: date | None = None) -> dict[Pair, dict[str, Any]]:
+                               today: date | None = None) -> dict[Pair, Card]:
     """For each ``(viewer, user)`` pair, ``user``'s card as ``viewer`` sees it, all in one query.
 
     The same cards as ``load_cards(session, viewer, [user], storage)`` per pair (pairs whose user is

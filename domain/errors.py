@@ -27,13 +27,16 @@ REST (``rest/errors.py``) and the socket map these by class, walking the MRO.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
+
+from domain.wire.enums import ErrorCode
+from domain.wire.errors import ErrorBody
 
 
 class DomainError(Exception):
     """Base of every error a user can be shown; ``message`` is human text, ``details`` optional."""
 
-    code = "internal"
+    code: ClassVar[ErrorCode] = "internal"
     keep_changes = False  # True: the unit of work commits what was written before raising
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
@@ -41,9 +44,9 @@ class DomainError(Exception):
         self.message = message
         self.details = details
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ErrorBody:
         """The contract's error object: ``{"code", "message", "details"?}``."""
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body: ErrorBody = {"code": self.code, "message": self.message}
         if self.details is not None:
             body["details"] = self.details
         return body
@@ -76,7 +79,7 @@ class UnsupportedMedia(ValidationFailed):
 
 
 class Unauthorized(DomainError):
-    code = "unauthorized"
+    code: ClassVar[ErrorCode] = "unauthorized"  # annotated again: a subclass has another code
 
 
 class TokenReused(Unauthorized):
@@ -103,7 +106,7 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    code = "conflict"
+    code: ClassVar[ErrorCode] = "conflict"  # annotated again: subclasses have other codes
 
 
 class EmailTaken(Conflict):

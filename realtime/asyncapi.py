@@ -14,11 +14,10 @@ from functools import cache
 from html import escape
 from typing import Any
 
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from domain.wire.schemas import json_schemas
 from realtime import closecodes
 from realtime.registry import REGISTRY, Registry
 
@@ -90,13 +89,6 @@ def _message(name: str, summary: str, payload: dict[str, Any], **extra: Any) -> 
             "payload": payload, **extra}
 
 
-def _schemas(models: set[type[BaseModel]]) -> tuple[dict[type[BaseModel], dict[str, Any]], dict[str, Any]]:
-    ordered = sorted(models, key=lambda m: (m.__module__, m.__qualname__))
-    refs, defs = models_json_schema([(m, "validation") for m in ordered],
-                                    ref_template="#/components/schemas/{model}")
-    return {m: refs[(m, "validation")] for m in ordered}, defs.get("$defs", {})
-
-
 def build_asyncapi(version: str, registry: Registry | None = None) -> dict[str, Any]:
     """Assemble the AsyncAPI 3.0.0 document of ``registry`` (the app's own by default)."""
     import realtime.commands  # noqa: F401  (registers every command)
@@ -104,13 +96,13 @@ def build_asyncapi(version: str, registry: Registry | None = None) -> dict[str, 
 
     reg = REGISTRY if registry is None else registry
     events = {t: e for t, e in reg.events.items() if t not in FRAME_TYPES}
-    models: set[type[BaseModel]] = {ReplyError}
+    models: set[Any] = {ReplyError}
     for cmd in reg.commands.values():
         models.add(cmd.model)
         if cmd.reply is not None:
             models.add(cmd.reply)
     models.update(e.model for e in events.values())
-    refs, schemas = _schemas(models)
+    refs, schemas = json_schemas(models, "#/components/schemas/{model}")
 
     messages: dict[str, Any] = {"reply.error": _message(
         "reply (error)", "A command failed; `error.code` is one of the contract's codes.", refs[ReplyError])}

@@ -31,6 +31,7 @@ from domain.auth.service import Principal
 from domain.errors import DomainError, RateLimited
 from domain.events import wire
 from domain.quoting import listed, quote
+from domain.wire.errors import ErrorBody
 from infra.validation_details import validation_details
 from realtime import frames
 from realtime.closecodes import ABUSE, INTERNAL_ERROR, SLOW_CONSUMER, TOKEN_EXPIRED
@@ -74,7 +75,7 @@ class Close:
 Item = str | Durable | SyncJob | CatchUp | Close
 
 
-def _invalid_fields(details: dict[str, Any]) -> dict[str, Any]:
+def _invalid_fields(details: dict[str, Any]) -> ErrorBody:
     """A ``validation_error`` naming the fields of ``details["fields"]``."""
     fields: dict[str, str] = details["fields"]
     return {"code": "validation_error", "message": "invalid fields: " + ", ".join(fields), "details": details}
@@ -265,11 +266,11 @@ class Connection:
             self.close_after_pending(ABUSE, "too many commands")
             return False
         err = RateLimited("too many commands; slow down", retry_after_s=wait)
-        self.push(frames.reply_error(ref, {"code": err.code, "message": err.message,
+        self.push(frames.reply_error(ref, {"code": "rate_limited", "message": err.message,
                                            "details": {"retry_after_s": round(wait, 3)}}))
         return False
 
-    def _refusal(self, frame: frames.ClientFrame, command: Command) -> dict[str, Any] | None:
+    def _refusal(self, frame: frames.ClientFrame, command: Command) -> ErrorBody | None:
         """The error refusing a known command before its data is validated (wrong role, unreadable text)."""
         if command.role is not None and self.principal.role != command.role:
             return {"code": "forbidden", "message": f"{frame.type} needs the {command.role} role"}

@@ -32,7 +32,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,6 +42,8 @@ from domain.errors import DomainError
 from domain.events import wire
 from domain.photos.storage import MediaStorage
 from domain.transaction import unit_of_work
+from domain.wire.events import DiscoveryCard
+from domain.wire.objects import Card
 from realtime.hub import Hub
 
 if TYPE_CHECKING:
@@ -54,9 +56,10 @@ SWEEP_S = 60.0
 PAIRS_PER_QUERY = 2_000
 
 
-def card_frame(card: dict[str, Any]) -> str:
+def card_frame(card: Card) -> str:
     """The ephemeral ``discovery.card`` event."""
-    return wire.frame("discovery.card", {"card": card})
+    data: DiscoveryCard = {"card": card}
+    return wire.frame("discovery.card", data)
 
 
 EMPTY_FRAME = wire.frame("discovery.empty", {})
@@ -72,7 +75,7 @@ class SocketDiscovery:
     credits: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def push_card(self, card: dict[str, Any]) -> None:
+    def push_card(self, card: Card) -> None:
         """Send ``card`` on this socket and remember it was shown."""
         self.sent.add(uuid.UUID(card["user_id"]))
         self.conn.push(card_frame(card))
@@ -213,7 +216,7 @@ class DiscoveryLive:
         if not pairs:
             return
         ordered = sorted(pairs)
-        cards: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = {}
+        cards: dict[tuple[uuid.UUID, uuid.UUID], Card] = {}
         async with unit_of_work(self.sessions) as session:
             for start in range(0, len(ordered), PAIRS_PER_QUERY):
                 eligible = await discovery.eligible_pairs(session, ordered[start:start + PAIRS_PER_QUERY])

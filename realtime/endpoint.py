@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket
 from domain.auth import service as auth
 from domain.errors import AccountSuspended, DomainError
 from domain.events import wire
+from domain.wire.events import Hello
 from infra.outages import is_unavailable
 from realtime import closecodes, frames
 from realtime.connection import CatchUp, Connection
@@ -136,9 +137,9 @@ async def serve(websocket: WebSocket, res: RealtimeDeps, principal: auth.Princip
     try:
         head = await _head_seq(res, principal.user_id)
         conn.cursor = head if resume is None else min(resume, head)
-        await websocket.send_text(wire.dumps({"type": "hello", "data": {
-            "user_id": str(principal.user_id), "session_id": str(conn.session_id),
-            "last_seq": head, "heartbeat_s": res.config.heartbeat_s}}))
+        hello: Hello = {"user_id": str(principal.user_id), "session_id": str(conn.session_id),
+                        "last_seq": head, "heartbeat_s": res.config.heartbeat_s}
+        await websocket.send_text(wire.frame("hello", hello))
         if conn.cursor < head:
             conn.push(CatchUp())
         await res.presence.connected(conn)

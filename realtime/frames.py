@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.events.wire import dumps
 from domain.quoting import quote
+from domain.wire.errors import ErrorBody
 
 Ref = str | int | None
 MAX_REF_LENGTH = 128
@@ -94,11 +96,11 @@ def _surrogate_paths(value: object, path: str) -> list[str]:
     return found
 
 
-def reply_ok(ref: Ref, data: dict[str, Any]) -> str:
+def reply_ok(ref: Ref, data: Mapping[str, Any]) -> str:
     """A successful reply frame."""
     return dumps({"type": "reply", "ref": ref, "ok": True, "data": data})
 
 
-def reply_error(ref: Ref, error: dict[str, Any]) -> str:
+def reply_error(ref: Ref, error: ErrorBody) -> str:
     """A failed reply frame; ``error`` is ``{"code", "message", "details"?}``."""
     return dumps({"type": "reply", "ref": ref, "ok": False, "error": error})

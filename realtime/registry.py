@@ -9,7 +9,7 @@ arranges the reply itself, as ``sync`` does).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from realtime.context import CommandContext
 
 M = TypeVar("M", bound=BaseModel)
-Handler = Callable[["CommandContext", Any], Awaitable[dict[str, Any] | None]]
+Handler = Callable[["CommandContext", Any], Awaitable[Mapping[str, Any] | None]]
+Shape = Any  # a wire shape: a TypedDict of domain/wire, or a pydantic model
 DEFERRED = None
 
 
@@ -42,7 +43,7 @@ class Command:
     handler: Handler
     summary: str
     role: str | None = None
-    reply: builtins.type[BaseModel] | None = None
+    reply: Shape | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class EventDoc:
 
     type: str
     durable: bool
-    model: builtins.type[BaseModel]
+    model: Shape
     summary: str
 
 
@@ -63,7 +64,7 @@ class Registry:
         self.events: dict[str, EventDoc] = {}
 
     def command(self, type_: str, model: type[M], *, summary: str, role: str | None = None,
-                reply: type[BaseModel] | None = None) -> Callable[[Handler], Handler]:
+                reply: Shape | None = None) -> Callable[[Handler], Handler]:
         """Register the decorated handler for ``type_``."""
 
         def register(handler: Handler) -> Handler:
@@ -74,7 +75,7 @@ class Registry:
 
         return register
 
-    def event(self, type_: str, model: type[BaseModel], *, durable: bool, summary: str) -> None:
+    def event(self, type_: str, model: Shape, *, durable: bool, summary: str) -> None:
         """Document an event type the server pushes."""
         self.events[type_] = EventDoc(type_, durable, model, summary)
 

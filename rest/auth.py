@@ -10,6 +10,7 @@ from domain.auth import service as auth
 from domain.photos.storage import MediaStorage
 from domain.profiles.service import get_me
 from domain.transaction import unit_of_work
+from domain.wire.http import Tokens
 from rest.body import read_json
 from rest.client_address import client_address
 from rest.context import deps
@@ -18,7 +19,7 @@ from rest.schemas import LoginIn, RefreshIn, SignupIn
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def _tokens_body(session: AsyncSession, storage: MediaStorage, issued: auth.IssuedTokens) -> dict[str, object]:
+async def _tokens_body(session: AsyncSession, storage: MediaStorage, issued: auth.IssuedTokens) -> Tokens:
     """The token body with the caller's full own profile (the same ``user`` as ``me.get``)."""
     me = await get_me(session, storage, issued.user.id)
     return {

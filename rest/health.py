@@ -9,6 +9,7 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from domain.wire.http import Health
 from rest.context import deps
 
 log = logging.getLogger("rest.health")
@@ -36,10 +37,11 @@ async def _redis_ok(request: Request) -> bool:
 
 async def health(request: Request) -> Response:
     database, redis = await asyncio.gather(_database_ok(request), _redis_ok(request))
-    checks = {"database": "ok" if database else "error", "redis": "ok" if redis else "error"}
     healthy = database and redis
+    body: Health = {"status": "ok" if healthy else "degraded", "version": deps(request).config.version,
+                    "checks": {"database": "ok" if database else "error", "redis": "ok" if redis else "error"}}
     return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "version": deps(request).config.version, "checks": checks},
+        body,
         status_code=200 if healthy else 503,
         headers={"Cache-Control": "no-store"},
     )

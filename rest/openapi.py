@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
-
+from domain.wire.errors import ErrorEnvelope
+from domain.wire.http import Health, PhotoList, Tokens
+from domain.wire.objects import Photo
+from domain.wire.schemas import json_schemas
 from rest import schemas as s
 
 
@@ -19,28 +20,28 @@ class Operation:
     path: str
     summary: str
     success: int
-    response: type[BaseModel] | None = None
-    body: type[BaseModel] | None = None
+    response: Any = None  # a wire shape (domain/wire)
+    body: Any = None  # a request model (rest/schemas.py)
     multipart: bool = False
     auth: bool = False
     errors: dict[int, str] = field(default_factory=dict)
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("get", "/v1/health", "Service health with database and Redis checks", 200, s.HealthOut,
+    Operation("get", "/v1/health", "Service health with database and Redis checks", 200, Health,
               errors={503: "a dependency is down (`status: degraded`)"}),
-    Operation("post", "/v1/auth/signup", "Create an account (18+) and log in", 201, s.TokensOut, s.SignupIn,
+    Operation("post", "/v1/auth/signup", "Create an account (18+) and log in", 201, Tokens, s.SignupIn,
               errors={400: "malformed JSON", 409: "`email_taken`", 422: "`validation_error`, under 18"}),
-    Operation("post", "/v1/auth/login", "Log in with email and password", 200, s.TokensOut, s.LoginIn,
+    Operation("post", "/v1/auth/login", "Log in with email and password", 200, Tokens, s.LoginIn,
               errors={401: "`invalid_credentials`", 403: "`account_suspended`",
                       429: "`rate_limited` after repeated failures (Retry-After)"}),
-    Operation("post", "/v1/auth/refresh", "Rotate a refresh token", 200, s.TokensOut, s.RefreshIn,
+    Operation("post", "/v1/auth/refresh", "Rotate a refresh token", 200, Tokens, s.RefreshIn,
               errors={401: "`unauthorized`, or `token_reused` (the whole login is revoked)"}),
     Operation("post", "/v1/auth/logout", "Revoke the login of a refresh token", 204, None, s.RefreshIn,
               errors={401: "`unauthorized`"}),
-    Operation("get", "/v1/profile/photos", "List my photos", 200, s.PhotosOut, auth=True),
+    Operation("get", "/v1/profile/photos", "List my photos", 200, PhotoList, auth=True),
     Operation("post", "/v1/profile/photos", "Upload a photo (JPEG, PNG or WebP, at most 10 MiB)", 201,
-              s.PhotoOut, multipart=True, auth=True,
+              Photo, multipart=True, auth=True,
               errors={400: "`bad_request`: a malformed multipart body", 408: "`bad_request`: the body came too slowly",
                       409: "`photo_limit` (6 photos)", 413: "over 10 MiB or too many pixels",
                       415: "not a JPEG, PNG or WebP image", 422: "`validation_error`: no `file` field"}),
@@ -51,9 +52,8 @@ OPERATIONS: tuple[Operation, ...] = (
 
 def build_openapi(version: str) -> dict[str, Any]:
     """Assemble the document (cheap; cached by the caller)."""
-    models = {m for op in OPERATIONS for m in (op.response, op.body) if m is not None} | {s.ErrorOut}
-    _, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
-                                 ref_template="#/components/schemas/{model}")
+    shapes = {m for op in OPERATIONS for m in (op.response, op.body) if m is not None} | {ErrorEnvelope}
+    _, defs = json_schemas(shapes, "#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         responses: dict[str, Any] = {}
@@ -71,7 +71,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             errors.setdefault(401, "missing, invalid or expired access token")
         for status, text in sorted(errors.items()):
             responses[str(status)] = {"description": text, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+                "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
         entry: dict[str, Any] = {"summary": op.summary, "operationId": f"{op.method}_{op.path}",
                                  "responses": responses}
         if op.body is not None:
@@ -92,6 +92,6 @@ def build_openapi(version: str) -> dict[str, Any]:
         "info": {"title": "Delete API (REST)", "version": version,
                  "description": "The small REST surface. The app's main line is the WebSocket `/v1/ws`."},
         "paths": paths,
-        "components": {"schemas": defs.get("$defs", {}),
+        "components": {"schemas": defs,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }

@@ -13,6 +13,7 @@ from domain.errors import BadRequest, NotFound, ValidationFailed
 from domain.photos import service
 from domain.photos.images import process_photo
 from domain.transaction import unit_of_work
+from domain.wire.http import PhotoList
 from rest.context import deps, principal
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -23,7 +24,8 @@ async def list_photos(request: Request) -> Response:
     res = deps(request)
     async with unit_of_work(res.sessions) as session:
         photos = await service.list_photos(session, res.storage, me.user_id)
-    return JSONResponse({"photos": photos})
+    body: PhotoList = {"photos": photos}
+    return JSONResponse(body)
 
 
 async def upload_photo(request: Request) -> Response:

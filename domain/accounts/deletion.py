@@ -20,13 +20,14 @@ from domain.social.matches import end_for_deletion
 from domain.social.notify import EventBatch
 from domain.social.store_common import clock
 from domain.transaction import after_commit
+from domain.wire.replies import Empty
 
 CLOSE_NORMAL = 1000  # clients do not reconnect after a normal close
 CLOSE_REASON = "account deleted"
 
 
 async def delete_account(session: AsyncSession, events: EventLog, storage: MediaStorage,
-                         user_id: uuid.UUID) -> dict[str, object]:
+                         user_id: uuid.UUID) -> Empty:
     """Delete the caller's account: ``{}``; every socket of theirs on every node closes with 1000 after commit."""
     user = await lock_user_row(session, user_id)  # serialised with the user's own likes and passes
     if user is None or user.status == "deleted":

@@ -18,8 +18,9 @@ from domain.errors import AccountSuspended, InvalidCredentials, TokenReused, Una
 from domain.events.log import EventLog
 from domain.models import User
 from domain.profiles.age import ADULT_AGE, age_on
-from domain.profiles.view import rfc3339
 from domain.text.names import check_display_name, clean_display_name
+from domain.wire.enums import AccountStatus
+from domain.wire.scalars import rfc3339
 
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f.]+(\.[^@\s\x00-\x1f.]+)+$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -112,7 +113,7 @@ async def signup(session: AsyncSession, deps: AuthDeps, *, email: str, password:
     return await _issue(session, deps, user, family_id)
 
 
-def effective_status(user: User, now: datetime) -> str:
+def effective_status(user: User, now: datetime) -> AccountStatus:
     """The account's status, treating a suspension whose time is over as active."""
     if user.status == "suspended" and user.suspended_until is not None and user.suspended_until <= now:
         return "active"

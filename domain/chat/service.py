@@ -9,7 +9,7 @@ once, also on sockets that are already open.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +18,14 @@ from domain.chat import rules
 from domain.chat.repository import Lock, MatchRow, StoredMessage
 from domain.errors import NotFound
 from domain.events.log import EventLog
-from domain.profiles.view import rfc3339
 from domain.social import matches
+from domain.wire.events import MessageCreated, MessageRead, Typing
+from domain.wire.objects import Message
+from domain.wire.replies import Empty, HistoryReply, SendReply
+from domain.wire.scalars import rfc3339
 
 
-def message_view(message: StoredMessage) -> dict[str, Any]:
+def message_view(message: StoredMessage) -> Message:
     """The contract's ``message`` object."""
     return {
         "id": str(message.id),
@@ -54,7 +57,7 @@ async def _open_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.
 
 
 async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, match_id: uuid.UUID,
-               body: str, client_msg_id: str) -> dict[str, Any]:
+               body: str, client_msg_id: str) -> SendReply:
     """Store a message once per ``client_msg_id`` and tell both members' devices; a retry returns the same one."""
     rules.check_body(body)
     rules.check_client_msg_id(client_msg_id)
@@ -81,12 +84,12 @@ async def _announce(session: AsyncSession, events: EventLog, match: MatchRow, me
         # the state machine is social's: archived -> active, match.updated to both members before the message
         await matches.reactivate_on_message(session, events, match.id, message.sender_id)
     members = (match.user_a, match.user_b)  # ascending, as social appends: event-counter locks cannot deadlock
-    data = {"message": message_view(message)}
+    data: MessageCreated = {"message": message_view(message)}
     await events.append_many(session, [(member, "message.created", data) for member in members])
 
 
 async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID, before: uuid.UUID | None,
-                  limit: int = rules.HISTORY_DEFAULT_LIMIT) -> dict[str, Any]:
+                  limit: int = rules.HISTORY_DEFAULT_LIMIT) -> HistoryReply:
     """One page of the match's messages, newest first; ``next_before`` continues it (null at the start)."""
     rules.check_limit(limit)
     await _open_match(session, user_id, match_id, None)
@@ -103,14 +106,14 @@ async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID
 
 
 async def mark_read(session: AsyncSession, events: EventLog, reader_id: uuid.UUID, match_id: uuid.UUID,
-                    up_to: uuid.UUID) -> dict[str, Any]:
+                    up_to: uuid.UUID) -> Empty:
     """Move the reader's position forward to ``up_to`` and tell both members' devices (nothing if not forward)."""
     match, _ = await _open_match(session, reader_id, match_id, "share")
     message = await repo.message_in_match(session, match_id, up_to)
     if message is None:
         raise NotFound("no such message in this match")
     if await repo.advance_read(session, match_id, reader_id, message):
-        data = {"match_id": str(match_id), "reader_id": str(reader_id), "up_to": str(message.id)}
+        data: MessageRead = {"match_id": str(match_id), "reader_id": str(reader_id), "up_to": str(message.id)}
         await events.append_many(session, [(member, "message.read", data) for member in (match.user_a, match.user_b)])
     return {}
 
@@ -122,9 +125,10 @@ class TypingGate(Protocol):
 
 
 async def typing(session: AsyncSession, events: EventLog, throttle: TypingGate, user_id: uuid.UUID,
-                 match_id: uuid.UUID) -> dict[str, Any]:
+                 match_id: uuid.UUID) -> Empty:
     """Tell the other member (only) that ``user_id`` is typing; extras within the interval are dropped."""
     _, other = await _open_match(session, user_id, match_id, None)
     if await throttle.admit(user_id, match_id):
-        await events.ephemeral([other], "typing", {"match_id": str(match_id), "user_id": str(user_id)})
+        typing_data: Typing = {"match_id": str(match_id), "user_id": str(user_id)}
+        await events.ephemeral([other], "typing", typing_data)
     return {}

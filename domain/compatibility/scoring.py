@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from domain.compatibility.traits import BY_KEY, NEUTRAL, TRAIT_KEYS, TRAITS
+from domain.wire.replies import CompatibilityReply
 
 MAX_DISTANCE = 4 * len(TRAIT_KEYS)  # 24
 SUMMARIES = (
@@ -42,7 +43,7 @@ class Compatibility:
     traits: tuple[TraitComparison, ...]
     highlights: tuple[str, ...]
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> CompatibilityReply:
         """The ``compatibility.get`` reply."""
         return {"score": self.score, "summary": self.summary,
                 "traits": [{"trait": t.trait, "difference": t.difference, "label": t.label} for t in self.traits],

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +21,7 @@ from domain.discovery import ranking
 from domain.discovery import repository as repo
 from domain.errors import NotFound, ValidationFailed
 from domain.photos.storage import MediaStorage
+from domain.wire.objects import Card
 
 MIN_COUNT = 1
 MAX_COUNT = 20
@@ -31,7 +31,7 @@ MAX_COUNT = 20
 class Batch:
     """Cards in rank order; ``exhausted`` when nobody else is left to show right now."""
 
-    cards: list[dict[str, Any]]
+    cards: list[Card]
     exhausted: bool
 
 
@@ -82,7 +82,7 @@ async def eligible_pairs(session: AsyncSession, pairs: Sequence[tuple[uuid.UUID,
 
 async def cards_for_pairs(session: AsyncSession, storage: MediaStorage,
                           pairs: Collection[tuple[uuid.UUID, uuid.UUID]]
-                          ) -> dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]]:
+                          ) -> dict[tuple[uuid.UUID, uuid.UUID], Card]:
     """The card of each candidate as its viewer sees it, every viewer's in one query."""
     return await load_cards_for_pairs(session, sorted(pairs), storage)
 

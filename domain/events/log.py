@@ -8,7 +8,7 @@ rollback). ``ephemeral`` publishes at once and stores nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +37,7 @@ class EventLog:
         return wire.user_channel(self.prefix, user_id)
 
     async def append(self, session: AsyncSession, user_id: uuid.UUID, event_type: str,
-                     data: dict[str, Any]) -> int:
+                     data: Mapping[str, Any]) -> int:
         """Store a durable event for ``user_id``; it is published after commit. Returns its seq."""
         data_json = wire.dumps(data)
         seq = await repo.append(session, user_id, event_type, data_json)
@@ -49,7 +49,7 @@ class EventLog:
         after_commit(session, publish)
         return seq
 
-    async def append_many(self, session: AsyncSession, events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]],
+    async def append_many(self, session: AsyncSession, events: Sequence[tuple[uuid.UUID, str, Mapping[str, Any]]],
                           ) -> list[int]:
         """``append`` for several events in one round trip to PostgreSQL and, after commit, one to Redis.
 
@@ -74,12 +74,12 @@ class EventLog:
         """The hub message of a stored event and the channel it goes to."""
         return self.channel(user_id), wire.durable(seq, wire.frame_from_json(event_type, data_json, seq))
 
-    async def ephemeral(self, user_ids: Sequence[uuid.UUID], event_type: str, data: dict[str, Any]) -> None:
+    async def ephemeral(self, user_ids: Sequence[uuid.UUID], event_type: str, data: Mapping[str, Any]) -> None:
         """Publish a non-durable event (no seq) to every device of each user."""
         message = wire.ephemeral(wire.frame(event_type, data))
         await self.publisher.publish_many([(self.channel(u), message) for u in user_ids])
 
-    async def to_moderators(self, event_type: str, data: dict[str, Any]) -> None:
+    async def to_moderators(self, event_type: str, data: Mapping[str, Any]) -> None:
         """Publish an ephemeral event to every subscribed moderator dashboard."""
         await self.publisher.publish(wire.moderators_channel(self.prefix),
                                      wire.ephemeral(wire.frame(event_type, data)))

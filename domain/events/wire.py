@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal
 
 Kind = Literal["D", "E", "C"]
@@ -46,7 +47,7 @@ def dumps(value: Any) -> str:
     return text
 
 
-def frame(event_type: str, data: dict[str, Any], seq: int | None = None) -> str:
+def frame(event_type: str, data: Mapping[str, Any], seq: int | None = None) -> str:
     """A server event frame: ``{"type", "seq"?, "data"}``."""
     if seq is None:
         return dumps({"type": event_type, "data": data})

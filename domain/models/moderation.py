@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, created_at, uuid_pk
+from domain.wire.enums import ActionKind, ReportReason, Resolution
 
 REPORT_REASONS = ("fake_profile", "inappropriate_content", "harassment", "spam", "underage", "other")
 REPORT_STATUSES = ("open", "resolved")
@@ -46,14 +47,14 @@ class Report(Base):
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     reported_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    reason: Mapped[str] = mapped_column(String(32), nullable=False)
+    reason: Mapped[ReportReason] = mapped_column(String(32), nullable=False)
     details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
+    status: Mapped[Literal["open", "resolved"]] = mapped_column(String(16), nullable=False, server_default="open")
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolution: Mapped[Resolution | None] = mapped_column(String(16))
     resolution_note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -76,7 +77,7 @@ class ModerationAction(Base):
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     report_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("reports.id", ondelete="SET NULL"))
-    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    action: Mapped[ActionKind] = mapped_column(String(16), nullable=False)
     note: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     days: Mapped[int | None] = mapped_column(Integer)
     # what the action touched beyond the account, kept as evidence: {"photo_id"} or {"prompt_id", "answer"}

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, created_at, uuid_pk
+from domain.wire.enums import MatchState
 
 MAX_COMMENT_CHARS = 500
 MATCH_STATES = ("active", "unmatched", "archived", "dating", "deleted")
@@ -93,7 +94,7 @@ class Match(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     user_a: Mapped[uuid.UUID] = _user_fk()
     user_b: Mapped[uuid.UUID] = _user_fk()
-    state: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
+    state: Mapped[MatchState] = mapped_column(String(16), nullable=False, server_default="active")
     matched_at: Mapped[datetime] = created_at()
     state_changed_at: Mapped[datetime] = created_at()
     a_dating_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, CITEXT
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, created_at, uuid_pk
+from domain.wire.enums import AccountStatus, Gender, Role
 
 GENDERS = ("woman", "man", "nonbinary")
 ROLES = ("user", "moderator")
@@ -58,8 +59,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(50), nullable=False)
     birthdate: Mapped[date] = mapped_column(Date, nullable=False)
     bio: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
-    gender: Mapped[str | None] = mapped_column(String(16))
-    interested_in: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False, server_default="{}")
+    gender: Mapped[Gender | None] = mapped_column(String(16))
+    interested_in: Mapped[list[Gender]] = mapped_column(ARRAY(String(16)), nullable=False, server_default="{}")
     age_min: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="18")
     age_max: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="99")
     max_distance_km: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="50")
@@ -70,8 +71,8 @@ class User(Base):
     # When the location last changed cell (at most 10, oldest first): domain/location/moves.py
     location_moves: Mapped[list[datetime]] = mapped_column(ARRAY(DateTime(timezone=True)), nullable=False,
                                                            server_default="{}")
-    role: Mapped[str] = mapped_column(String(16), nullable=False, server_default="user")
-    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
+    role: Mapped[Role] = mapped_column(String(16), nullable=False, server_default="user")
+    status: Mapped[AccountStatus] = mapped_column(String(16), nullable=False, server_default="active")
     suspended_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_pass_undo_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_active_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,

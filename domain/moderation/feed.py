@@ -23,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.moderation import repository as repo
 from domain.moderation.rules import current_status
-from domain.profiles.view import rfc3339
+from domain.wire.moderation import QueueEntry, SubscribeReply
+from domain.wire.scalars import rfc3339
 
 SNAPSHOT_LIMIT = 500
 
 
-def _entry(row: Any, now: datetime) -> dict[str, Any]:
+def _entry(row: Any, now: datetime) -> QueueEntry:
     status = current_status(row.reported_status, row.reported_until, now)
     return {
         "id": str(row.id),
@@ -52,7 +53,7 @@ def _entry(row: Any, now: datetime) -> dict[str, Any]:
     }
 
 
-async def snapshot(session: AsyncSession, limit: int = SNAPSHOT_LIMIT) -> dict[str, Any]:
+async def snapshot(session: AsyncSession, limit: int = SNAPSHOT_LIMIT) -> SubscribeReply:
     """``{"reports": [entry, …] newest first (at most ``limit``), "counts": {"open", "reported_users"}}``."""
     now = datetime.now(UTC)
     rows = await repo.queue(session, limit)
@@ -61,7 +62,7 @@ async def snapshot(session: AsyncSession, limit: int = SNAPSHOT_LIMIT) -> dict[s
             "counts": {"open": open_entries, "reported_users": reported_users}}
 
 
-async def report_for_feed(session: AsyncSession, report_id: uuid.UUID) -> dict[str, Any] | None:
+async def report_for_feed(session: AsyncSession, report_id: uuid.UUID) -> QueueEntry | None:
     """The queue entry of one open report (for the live ``moderation.report`` event); None if not open.
 
     Call it in the transaction that inserted the report and publish

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Block, ModerationAction, Prompt, PromptAnswer, Report, User
+from domain.wire.enums import AccountStatus, Role
 
 # One queue entry per (reporter, reported) pair: the newest open report of the pair stands for it.
 # Signals are counted per distinct pair too, so reporting someone twice weighs as much as once.
@@ -46,7 +47,7 @@ FROM (SELECT DISTINCT reporter_id, reported_id FROM reports WHERE status = 'open
 """
 
 
-async def account(session: AsyncSession, user_id: uuid.UUID) -> tuple[str, str, datetime | None] | None:
+async def account(session: AsyncSession, user_id: uuid.UUID) -> tuple[Role, AccountStatus, datetime | None] | None:
     """``(role, status, suspended_until)`` of a user, or None."""
     stmt = select(User.role, User.status, User.suspended_until).where(User.id == user_id)
     row = (await session.execute(stmt)).one_or_none()

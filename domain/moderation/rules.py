@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from domain.errors import Conflict, Forbidden, ValidationFailed
 from domain.models.moderation import MAX_NOTE_CHARS, MAX_SUSPENSION_DAYS, RESOLUTIONS
+from domain.wire.enums import AccountStatus
 
 WARNING_EVENT = "moderation.warning"
 SUSPENDED_EVENT = "account.suspended"
@@ -27,7 +28,7 @@ SUSPENDED_EVENT = "account.suspended"
 class Outcome:
     """What a decision does to the reported account."""
 
-    status: str                      # the account's status afterwards
+    status: AccountStatus            # the account's status afterwards
     suspended_until: datetime | None
     notify: str | None               # the durable event the user gets, if any
     lock_out: bool                   # revoke every login and close every socket with 4403
@@ -56,7 +57,7 @@ def check_days(action: str, days: int | None) -> None:
         raise ValidationFailed.field("days", "is only allowed with suspend")
 
 
-def current_status(status: str, suspended_until: datetime | None, now: datetime) -> str:
+def current_status(status: AccountStatus, suspended_until: datetime | None, now: datetime) -> AccountStatus:
     """The account's status with a suspension whose time is over counted as active."""
     if status == "suspended" and suspended_until is not None and suspended_until <= now:
         return "active"
@@ -69,7 +70,7 @@ def check_target(moderator_id: object, target_id: object) -> None:
         raise Forbidden("moderators cannot act on their own account; ask another moderator")
 
 
-def outcome(action: str, status: str, suspended_until: datetime | None, now: datetime,
+def outcome(action: str, status: AccountStatus, suspended_until: datetime | None, now: datetime,
             days: int | None) -> Outcome:
     """The effect of ``action`` on an account whose current status is ``status`` (see the module table)."""
     if action == "dismiss":

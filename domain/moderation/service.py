@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,8 +22,11 @@ from domain.moderation import repository as repo
 from domain.moderation.view import account_view, action_view, block_view, report_view
 from domain.photos import service as photos
 from domain.photos.storage import MediaStorage
-from domain.profiles.view import rfc3339
 from domain.transaction import after_commit
+from domain.wire.enums import Resolution
+from domain.wire.events import AccountSuspendedNotice, ModerationResolved, ModerationWarning
+from domain.wire.moderation import DossierReply, RemoveReply, ResolveReply, SubscribeReply
+from domain.wire.scalars import rfc3339, rfc3339_or_none
 
 DOSSIER_LIMIT = 50
 CLOSE_SUSPENDED = 4403  # CONTRACT: a suspended or banned user's sockets close with 4403 (realtime/closecodes.py)
@@ -40,7 +42,7 @@ async def require_moderator(session: AsyncSession, user_id: uuid.UUID) -> None:
         raise Forbidden("this needs the moderator role")
 
 
-async def subscribe(session: AsyncSession, moderator_id: uuid.UUID, start_feed: Callable[[], None]) -> dict[str, Any]:
+async def subscribe(session: AsyncSession, moderator_id: uuid.UUID, start_feed: Callable[[], None]) -> SubscribeReply:
     """Start the caller's live feed, then return the open queue (see ``feed.snapshot``).
 
     The feed starts before the queue is read, so a report committed in between is
@@ -52,7 +54,7 @@ async def subscribe(session: AsyncSession, moderator_id: uuid.UUID, start_feed: 
 
 
 async def dossier(session: AsyncSession, storage: MediaStorage, moderator_id: uuid.UUID,
-                  user_id: uuid.UUID) -> dict[str, Any]:
+                  user_id: uuid.UUID) -> DossierReply:
     """Everything a moderator needs to judge one account, newest first, with totals."""
     await require_moderator(session, moderator_id)
     user = await repo.user(session, user_id)
@@ -77,11 +79,11 @@ async def dossier(session: AsyncSession, storage: MediaStorage, moderator_id: uu
 
 
 async def resolve(session: AsyncSession, events: EventLog, moderator_id: uuid.UUID, report_id: uuid.UUID,
-                  action: str, note: str, days: int | None) -> dict[str, Any]:
+                  action: Resolution, note: str, days: int | None) -> ResolveReply:
     """Resolve a report (and the reporter's other open reports of the same person) and apply the action."""
     await require_moderator(session, moderator_id)
     note = rules.check_note(note)
-    rules.check_days(action, days)
+    rules.check_days(action, days)  # the annotation is not enforced at run time: the action is checked here
     pair = await repo.report_pair(session, report_id)
     if pair is None:
         raise NotFound("no such report")
@@ -104,9 +106,10 @@ async def resolve(session: AsyncSession, events: EventLog, moderator_id: uuid.UU
         await repo.set_status(session, user.id, outcome.status, outcome.suspended_until)
         await auth_repo.revoke_all_families(session, user.id, outcome.status)
     if outcome.notify == rules.WARNING_EVENT:
-        await events.append(session, user.id, rules.WARNING_EVENT, {"reason": report.reason})
+        warning: ModerationWarning = {"reason": report.reason}
+        await events.append(session, user.id, rules.WARNING_EVENT, warning)
     elif outcome.notify == rules.SUSPENDED_EVENT:
-        data: dict[str, Any] = {"reason": report.reason}
+        data: AccountSuspendedNotice = {"reason": report.reason}
         if outcome.suspended_until is not None:
             data["until"] = rfc3339(outcome.suspended_until)
         await events.append(session, user.id, rules.SUSPENDED_EVENT, data)
@@ -122,19 +125,20 @@ async def resolve(session: AsyncSession, events: EventLog, moderator_id: uuid.UU
         "resolved_report_ids": [str(i) for i in resolved_ids],
         "action": action_view(audit),
         "user": {"id": str(user.id), "status": outcome.status,
-                 "suspended_until": rfc3339(outcome.suspended_until) if outcome.status == "suspended"
-                 and outcome.suspended_until is not None else None},
+                 "suspended_until": rfc3339_or_none(outcome.suspended_until) if outcome.status == "suspended"
+                 else None},
     }
 
 
-def _announce_resolved(session: AsyncSession, events: EventLog, report_ids: list[uuid.UUID], action: str,
+def _announce_resolved(session: AsyncSession, events: EventLog, report_ids: list[uuid.UUID], action: Resolution,
                        moderator_id: uuid.UUID) -> None:
     """After commit, tell every moderator's feed (every node) which reports left the queue."""
 
     async def announce() -> None:
         for report_id in report_ids:
-            await events.to_moderators("moderation.resolved", {"report_id": str(report_id), "action": action,
-                                                               "moderator_id": str(moderator_id)})
+            resolved: ModerationResolved = {"report_id": str(report_id), "action": action,
+                                            "moderator_id": str(moderator_id)}
+            await events.to_moderators("moderation.resolved", resolved)
 
     after_commit(session, announce)
 
@@ -150,7 +154,7 @@ async def _check_removal(session: AsyncSession, moderator_id: uuid.UUID, user_id
 
 
 async def remove_photo(session: AsyncSession, storage: MediaStorage, moderator_id: uuid.UUID, user_id: uuid.UUID,
-                       photo_id: uuid.UUID, note: str, report_id: uuid.UUID | None) -> dict[str, Any]:
+                       photo_id: uuid.UUID, note: str, report_id: uuid.UUID | None) -> RemoveReply:
     """Delete one photo of ``user_id`` (its files go after commit) and audit it."""
     note = await _check_removal(session, moderator_id, user_id, note, report_id)
     await photos.delete_photo(session, storage, user_id, photo_id)
@@ -161,7 +165,7 @@ async def remove_photo(session: AsyncSession, storage: MediaStorage, moderator_i
 
 
 async def remove_prompt(session: AsyncSession, moderator_id: uuid.UUID, user_id: uuid.UUID, prompt_id: str,
-                        note: str, report_id: uuid.UUID | None) -> dict[str, Any]:
+                        note: str, report_id: uuid.UUID | None) -> RemoveReply:
     """Delete one prompt answer of ``user_id``; the audit row keeps the removed text as evidence."""
     note = await _check_removal(session, moderator_id, user_id, note, report_id)
     answer = await repo.delete_prompt_answer(session, user_id, prompt_id)

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 from domain.models import Block, ModerationAction, Report, User
 from domain.moderation.rules import current_status
 from domain.profiles.age import age_on
-from domain.profiles.view import rfc3339
+from domain.wire.moderation import AccountView, ActionView, BlockView, ReportView
+from domain.wire.scalars import rfc3339, rfc3339_or_none
 
 
-def _time(moment: datetime | None) -> str | None:
-    return rfc3339(moment) if moment is not None else None
-
-
-def report_view(report: Report) -> dict[str, Any]:
+def report_view(report: Report) -> ReportView:
     """A report with its resolution: the live feed's fields first, then status and outcome."""
     return {
         "id": str(report.id),
@@ -28,11 +24,11 @@ def report_view(report: Report) -> dict[str, Any]:
         "resolution": report.resolution,
         "resolution_note": report.resolution_note,
         "resolved_by": str(report.resolved_by) if report.resolved_by else None,
-        "resolved_at": _time(report.resolved_at),
+        "resolved_at": rfc3339_or_none(report.resolved_at),
     }
 
 
-def action_view(action: ModerationAction) -> dict[str, Any]:
+def action_view(action: ModerationAction) -> ActionView:
     """One audit row: who did what to whom, when, why, and for which report."""
     return {
         "id": str(action.id),
@@ -47,11 +43,11 @@ def action_view(action: ModerationAction) -> dict[str, Any]:
     }
 
 
-def block_view(block: Block) -> dict[str, Any]:
+def block_view(block: Block) -> BlockView:
     return {"blocker_id": str(block.blocker_id), "created_at": rfc3339(block.created_at)}
 
 
-def account_view(user: User, now: datetime | None = None) -> dict[str, Any]:
+def account_view(user: User, now: datetime | None = None) -> AccountView:
     """The account as a moderator sees it: contact and age for triage, never the exact location."""
     now = now or datetime.now(UTC)
     today: date = now.date()
@@ -66,7 +62,7 @@ def account_view(user: User, now: datetime | None = None) -> dict[str, Any]:
         "gender": user.gender,
         "role": user.role,
         "status": status,
-        "suspended_until": _time(user.suspended_until) if status == "suspended" else None,
+        "suspended_until": rfc3339_or_none(user.suspended_until) if status == "suspended" else None,
         "created_at": rfc3339(user.created_at),
         "last_active_at": rfc3339(user.last_active_at),
     }

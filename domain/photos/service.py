@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +15,10 @@ from domain.photos import repository as repo
 from domain.photos.images import ProcessedPhoto
 from domain.photos.storage import MediaStorage, new_key
 from domain.transaction import after_commit
+from domain.wire import objects as wire
 
 
-def photo_view(photo: Photo, storage: MediaStorage) -> dict[str, Any]:
+def photo_view(photo: Photo, storage: MediaStorage) -> wire.Photo:
     """The contract's photo object."""
     return {
         "id": str(photo.id),
@@ -30,7 +30,7 @@ def photo_view(photo: Photo, storage: MediaStorage) -> dict[str, Any]:
     }
 
 
-async def list_photos(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_photos(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> list[wire.Photo]:
     """The user's photos in order."""
     return [photo_view(p, storage) for p in await repo.list_for(session, user_id)]
 
@@ -42,7 +42,7 @@ async def ensure_room(session: AsyncSession, user_id: uuid.UUID) -> None:
 
 
 async def add_photo(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID,
-                    processed: ProcessedPhoto, events: EventLog | None = None) -> dict[str, Any]:
+                    processed: ProcessedPhoto, events: EventLog | None = None) -> wire.Photo:
     """Store an already processed photo as the user's last one (``events``: announce it to discovery)."""
     await repo.lock_owner(session, user_id)
     count = await repo.count_for(session, user_id)

@@ -27,13 +27,15 @@ from domain.profiles import repository as repo
 from domain.profiles import rules
 from domain.profiles.view import full_profile
 from domain.quoting import quote
+from domain.wire.objects import PromptAnswer
+from domain.wire.replies import BadgesReply, CatalogReply, PromptsReply, QuestionsReply, QuizReply, UserReply
 
 
-def _prompt_views(rows: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+def _prompt_views(rows: list[tuple[str, str, str]]) -> list[PromptAnswer]:
     return [{"prompt_id": prompt_id, "text": text, "answer": answer} for prompt_id, text, answer in rows]
 
 
-async def _me(session: AsyncSession, storage: MediaStorage, user: User) -> dict[str, Any]:
+async def _me(session: AsyncSession, storage: MediaStorage, user: User) -> UserReply:
     photos = await list_photos(session, storage, user.id)
     quiz = await repo.quiz_of(session, user.id)
     completeness = rules.Completeness(
@@ -55,13 +57,13 @@ async def _user(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool =
     return user
 
 
-async def get_me(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> dict[str, Any]:
+async def get_me(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> UserReply:
     """``{"user": profile}``: the caller's full profile."""
     return await _me(session, storage, await _user(session, user_id))
 
 
 async def update_me(session: AsyncSession, storage: MediaStorage, events: EventLog, user_id: uuid.UUID,
-                    patch: dict[str, Any]) -> dict[str, Any]:
+                    patch: dict[str, Any]) -> UserReply:
     """Apply a validated partial update of the caller's profile; ``{"user": profile}``."""
     rules.check_fields(list(patch))  # before any I/O: an unknown field needs no row
     user = await _user(session, user_id, for_update=True)  # age_min/age_max are checked against the stored pair
@@ -84,17 +86,17 @@ def _apply_move(user: User, values: dict[str, Any], now: datetime) -> None:
         values["location_moves"] = history
 
 
-async def prompt_catalog(session: AsyncSession) -> dict[str, Any]:
+async def prompt_catalog(session: AsyncSession) -> CatalogReply:
     """``{"prompts": [{"id", "text"}]}`` in catalogue order."""
     return {"prompts": [{"id": prompt_id, "text": text} for prompt_id, text in await repo.catalog(session)]}
 
 
-async def list_prompts(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+async def list_prompts(session: AsyncSession, user_id: uuid.UUID) -> PromptsReply:
     """``{"prompts": [{"prompt_id", "text", "answer"}]}``: the caller's answers in catalogue order."""
     return {"prompts": _prompt_views(await repo.answers_of(session, user_id))}
 
 
-async def answer_prompt(session: AsyncSession, user_id: uuid.UUID, prompt_id: str, answer: str) -> dict[str, Any]:
+async def answer_prompt(session: AsyncSession, user_id: uuid.UUID, prompt_id: str, answer: str) -> PromptsReply:
     """Answer a prompt (again: replaces the answer); at most three answered. Replies with all answers."""
     text = rules.check_answer(answer)
     if not await repo.prompt_exists(session, prompt_id):
@@ -107,14 +109,14 @@ async def answer_prompt(session: AsyncSession, user_id: uuid.UUID, prompt_id: st
     return await list_prompts(session, user_id)
 
 
-async def delete_prompt(session: AsyncSession, user_id: uuid.UUID, prompt_id: str) -> dict[str, Any]:
+async def delete_prompt(session: AsyncSession, user_id: uuid.UUID, prompt_id: str) -> PromptsReply:
     """Remove one of the caller's answers (not_found if it was not answered); replies with the rest."""
     if not await repo.delete_answer(session, user_id, prompt_id):
         raise NotFound("you have not answered that prompt", {"prompt_id": quote(prompt_id)})
     return await list_prompts(session, user_id)
 
 
-def quiz_questions() -> dict[str, Any]:
+def quiz_questions() -> QuestionsReply:
     """``{"questions": [{"trait", "question", "labels": {"1".."5": text}}]}`` in quiz order."""
     return {"questions": [{"trait": t.key, "question": t.question,
                            "labels": {str(value): label for value, label in enumerate(t.labels, start=1)}}
@@ -122,7 +124,7 @@ def quiz_questions() -> dict[str, Any]:
 
 
 async def submit_quiz(session: AsyncSession, events: EventLog, user_id: uuid.UUID,
-                      answers: dict[str, Any]) -> dict[str, Any]:
+                      answers: dict[str, Any]) -> QuizReply:
     """Store all six answers, the trait vector and the badges they earn; ``{"traits", "badges"}``."""
     clean = rules.check_quiz(answers)
     await _user(session, user_id, for_update=True)  # two submissions at once must not mix their badges
@@ -147,7 +149,7 @@ async def require_visible(session: AsyncSession, viewer_id: uuid.UUID, target_id
     return target
 
 
-async def list_badges(session: AsyncSession, viewer_id: uuid.UUID, user_id: uuid.UUID | None) -> dict[str, Any]:
+async def list_badges(session: AsyncSession, viewer_id: uuid.UUID, user_id: uuid.UUID | None) -> BadgesReply:
     """``{"badges"}`` of the caller, or of another user the caller may see, in quiz order."""
     if user_id is not None and user_id != viewer_id:
         await require_visible(session, viewer_id, user_id)

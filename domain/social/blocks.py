@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,9 +13,10 @@ from domain.social import block_store, locks, person_store
 from domain.social.matches import end_for_block
 from domain.social.notify import EventBatch
 from domain.social.store_common import clock
+from domain.wire.replies import Empty
 
 
-async def block(session: AsyncSession, events: EventLog, blocker_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
+async def block(session: AsyncSession, events: EventLog, blocker_id: uuid.UUID, target_id: uuid.UUID) -> Empty:
     """Block ``target_id`` (again: nothing changes): ``{}``."""
     await block_in(session, events, blocker_id, target_id, await clock(session))
     return {}

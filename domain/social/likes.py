@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,14 +27,17 @@ from domain.cards import load_cards
 from domain.errors import Conflict, NotFound, Unauthorized
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
-from domain.profiles.view import rfc3339
 from domain.social import like_store, locks, match_store, person_store, rules
 from domain.social.notify import EventBatch, add_match_created, card_for
 from domain.social.store_common import clock
+from domain.wire.events import LikeReceived
+from domain.wire.objects import Match
+from domain.wire.replies import LikeReply, PendingReply
+from domain.wire.scalars import rfc3339
 
 
 async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, liker_id: uuid.UUID,
-               target_id: uuid.UUID, comment: str | None) -> dict[str, Any]:
+               target_id: uuid.UUID, comment: str | None) -> LikeReply:
     """Like ``target_id``: ``{"like_id","match": match or null,"likes_left_today"}``."""
     comment = rules.clean_comment(comment)
     if target_id == liker_id:
@@ -72,21 +74,22 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
     like_id, today = stored.id, stored.today
 
     batch = EventBatch(events)
-    match: dict[str, Any] | None = None
+    match: Match | None = None
     if stored.liked_back and not stored.passed_by_target:
         row = await match_store.insert_match(session, liker_id, target_id, now)
         if row is not None:
             match = await add_match_created(session, storage, batch, row, liker_id)
     elif not stored.passed_by_target:
         # while the target's pass on the liker is active the like is kept silently (docs/social.md)
-        batch.add(target_id, "like.received", {
+        received: LikeReceived = {
             "like_id": str(like_id), "from": await card_for(session, storage, target_id, liker_id),
-            "comment": comment})
+            "comment": comment}
+        batch.add(target_id, "like.received", received)
     await batch.flush(session)
     return {"like_id": str(like_id), "match": match, "likes_left_today": rules.likes_left(today)}
 
 
-async def pending(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> dict[str, Any]:
+async def pending(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> PendingReply:
     """Who liked the user and is still waiting: ``{"likes":[{"like_id","from","comment","created_at"}]}``."""
     now = await clock(session)
     rows = await like_store.pending_likes(session, user_id, now, rules.PENDING_LIMIT)

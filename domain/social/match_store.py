@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Match, table
 from domain.social.store_common import NOW, USER, blocked_between
+from domain.wire.enums import MatchState
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,7 @@ class MatchRow:
     id: uuid.UUID
     user_a: uuid.UUID
     user_b: uuid.UUID
-    state: str
+    state: MatchState  # the CHECK of matches.state keeps the column to these
     matched_at: datetime
     state_changed_at: datetime
     a_dating_confirmed_at: datetime | None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,11 +21,13 @@ from domain.cards import load_cards
 from domain.errors import NotFound
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
-from domain.profiles.view import rfc3339
 from domain.social import match_store, rules
 from domain.social.match_store import MatchRow
 from domain.social.notify import EventBatch
 from domain.social.store_common import clock
+from domain.wire.objects import MatchItem
+from domain.wire.replies import DatingReply, MatchesReply, StateReply
+from domain.wire.scalars import rfc3339, rfc3339_or_none
 
 
 async def _member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID) -> MatchRow:
@@ -36,14 +37,9 @@ async def _member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uui
     return match
 
 
-def _dating_view(match: MatchRow, user_id: uuid.UUID) -> dict[str, Any]:
-    return {"dating_confirmed_by_me": match.confirmed(user_id),
-            "dating_confirmed_by_them": match.confirmed(match.partner(user_id))}
-
-
 async def list_matches(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID,
                        states: Sequence[str] | None, cursor: str | None,
-                       limit: int = rules.LIST_DEFAULT_LIMIT) -> dict[str, Any]:
+                       limit: int = rules.LIST_DEFAULT_LIMIT) -> MatchesReply:
     """One page of the user's matches, newest first: ``{"matches": [...], "next_cursor": str or null}``."""
     rules.check_list_limit(limit)
     after = rules.decode_cursor(cursor) if cursor is not None else None
@@ -52,12 +48,13 @@ async def list_matches(session: AsyncSession, storage: MediaStorage, user_id: uu
     page = rows[:limit]
     hidden = {m.partner(user_id) for m in page if m.state not in rules.DISTANCE_STATES}
     cards = await load_cards(session, user_id, [m.partner(user_id) for m in page], storage, no_distance=hidden)
-    items = [{
+    items: list[MatchItem] = [{
         "id": str(m.id), "state": m.state, "matched_at": rfc3339(m.matched_at),
         "user": cards[m.partner(user_id)],
-        "last_message_at": rfc3339(m.last_message_at) if m.last_message_at is not None else None,
+        "last_message_at": rfc3339_or_none(m.last_message_at),
         "state_changed_at": rfc3339(m.state_changed_at),
-        **_dating_view(m, user_id),
+        "dating_confirmed_by_me": m.confirmed(user_id),
+        "dating_confirmed_by_them": m.confirmed(m.partner(user_id)),
     } for m in page if m.partner(user_id) in cards]
     more = len(rows) > limit
     return {"matches": items,
@@ -65,7 +62,7 @@ async def list_matches(session: AsyncSession, storage: MediaStorage, user_id: uu
 
 
 async def unmatch(session: AsyncSession, events: EventLog, user_id: uuid.UUID, match_id: uuid.UUID,
-                  reason: str) -> dict[str, Any]:
+                  reason: str) -> StateReply:
     """active -> unmatched, with one of the contract's reasons (only the unmatcher's devices see it)."""
     match = await _member_match(session, match_id, user_id)
     state = rules.next_state(match.state, "unmatch")
@@ -78,7 +75,7 @@ async def unmatch(session: AsyncSession, events: EventLog, user_id: uuid.UUID, m
 
 
 async def confirm_dating(session: AsyncSession, events: EventLog, user_id: uuid.UUID,
-                         match_id: uuid.UUID) -> dict[str, Any]:
+                         match_id: uuid.UUID) -> DatingReply:
     """Confirm "we are dating"; once both members have, active -> dating (confirming twice changes nothing)."""
     match = await _member_match(session, match_id, user_id)
     rules.next_state(match.state, "confirm_dating")  # conflict unless active
@@ -91,11 +88,12 @@ async def confirm_dating(session: AsyncSession, events: EventLog, user_id: uuid.
         batch = EventBatch(events)
         batch.state_change(match, state, by=user_id)
         await batch.flush(session)
-    return {"match_id": str(match.id), "state": state, **_dating_view(match, user_id)}
+    return {"match_id": str(match.id), "state": state, "dating_confirmed_by_me": match.confirmed(user_id),
+            "dating_confirmed_by_them": match.confirmed(match.partner(user_id))}
 
 
 async def end_dating(session: AsyncSession, events: EventLog, user_id: uuid.UUID,
-                     match_id: uuid.UUID) -> dict[str, Any]:
+                     match_id: uuid.UUID) -> StateReply:
     """dating -> archived."""
     match = await _member_match(session, match_id, user_id)
     state = rules.next_state(match.state, "end_dating")

@@ -8,6 +8,7 @@ two transactions that notify the same people cannot deadlock on them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,19 +18,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.cards import load_cards, load_cards_for_pairs
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
-from domain.profiles.view import rfc3339
 from domain.social.match_store import MatchRow
+from domain.wire.enums import MatchState
+from domain.wire.events import MatchCreated, MatchUpdated
+from domain.wire.objects import Card, Match
+from domain.wire.scalars import rfc3339
 
 
-def match_out(match_id: uuid.UUID, state: str, matched_at: datetime, card: dict[str, Any]) -> dict[str, Any]:
+def match_out(match_id: uuid.UUID, state: MatchState, matched_at: datetime, card: Card) -> Match:
     """The contract's match object: ``{"id","state","matched_at","user": card of the other person}``."""
     return {"id": str(match_id), "state": state, "matched_at": rfc3339(matched_at), "user": card}
 
 
-def match_updated(match_id: uuid.UUID, state: str, *, by: uuid.UUID | None = None,
-                  reason: str | None = None) -> dict[str, Any]:
+def match_updated(match_id: uuid.UUID, state: MatchState, *, by: uuid.UUID | None = None,
+                  reason: str | None = None) -> MatchUpdated:
     """``match.updated`` data; ``by`` and ``reason`` only when they apply."""
-    data: dict[str, Any] = {"match_id": str(match_id), "state": state}
+    data: MatchUpdated = {"match_id": str(match_id), "state": state}
     if by is not None:
         data["by"] = str(by)
     if reason is not None:
@@ -38,7 +42,7 @@ def match_updated(match_id: uuid.UUID, state: str, *, by: uuid.UUID | None = Non
 
 
 async def card_for(session: AsyncSession, storage: MediaStorage, viewer_id: uuid.UUID,
-                   user_id: uuid.UUID) -> dict[str, Any]:
+                   user_id: uuid.UUID) -> Card:
     """One person's card as ``viewer_id`` sees it."""
     return (await load_cards(session, viewer_id, [user_id], storage))[user_id]
 
@@ -48,12 +52,12 @@ class EventBatch:
     """The durable events of one command, collected as it runs and appended together at its end (``flush``)."""
 
     events: EventLog
-    pending: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
+    pending: list[tuple[uuid.UUID, str, Mapping[str, Any]]] = field(default_factory=list)
 
-    def add(self, user_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> None:
+    def add(self, user_id: uuid.UUID, event_type: str, data: Mapping[str, Any]) -> None:
         self.pending.append((user_id, event_type, data))
 
-    def state_change(self, match: MatchRow, state: str, *, by: uuid.UUID | None = None,
+    def state_change(self, match: MatchRow, state: MatchState, *, by: uuid.UUID | None = None,
                      reason: str | None = None, reason_to_partner: bool = True,
                      members: tuple[uuid.UUID, ...] | None = None) -> None:
         """``match.updated`` to the match's members (or ``members``).
@@ -71,7 +75,7 @@ class EventBatch:
 
 
 async def add_match_created(session: AsyncSession, storage: MediaStorage, batch: EventBatch, match: MatchRow,
-                            liker_id: uuid.UUID) -> dict[str, Any]:
+                            liker_id: uuid.UUID) -> Match:
     """``match.created`` for both members of a new match, each with the other's card as they see it.
 
     Both cards come from one query. Returns the liker's match object (the like's reply carries it).
@@ -82,5 +86,6 @@ async def add_match_created(session: AsyncSession, storage: MediaStorage, batch:
     out = {viewer: match_out(match.id, match.state, match.matched_at, cards[(viewer, other)])
            for viewer, other in pairs}
     for viewer, data in out.items():
-        batch.add(viewer, "match.created", {"match": data})
+        created: MatchCreated = {"match": data}
+        batch.add(viewer, "match.created", created)
     return out[liker_id]

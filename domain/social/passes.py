@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.discovery.signals import profile_changed
 from domain.errors import Conflict, NotFound
 from domain.events.log import EventLog
-from domain.profiles.view import rfc3339
 from domain.social import locks, pass_store, person_store, rules
 from domain.social.store_common import clock
+from domain.wire.replies import Empty, PassReply
+from domain.wire.scalars import rfc3339
 
 
-async def pass_on(session: AsyncSession, passer_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
+async def pass_on(session: AsyncSession, passer_id: uuid.UUID, target_id: uuid.UUID) -> PassReply:
     """Hide ``target_id`` from the passer for 30 days (again: the 30 days restart): ``{"expires_at"}``."""
     if target_id == passer_id:
         raise NotFound("no such person")
@@ -29,7 +29,7 @@ async def pass_on(session: AsyncSession, passer_id: uuid.UUID, target_id: uuid.U
     return {"expires_at": rfc3339(expires_at)}
 
 
-async def undo(session: AsyncSession, events: EventLog, passer_id: uuid.UUID, target_id: uuid.UUID) -> dict[str, Any]:
+async def undo(session: AsyncSession, events: EventLog, passer_id: uuid.UUID, target_id: uuid.UUID) -> Empty:
     """Take back the active pass on ``target_id``; at most once per 7 days (``rate_limited``)."""
     passer = await locks.lock_user_row(session, passer_id)  # serialises undos: the 7-day limit is race-free
     now = await clock(session)

@@ -12,10 +12,10 @@ from domain.models import Report
 
 
 async def insert_report(session: AsyncSession, reporter_id: uuid.UUID, reported_id: uuid.UUID, reason: str,
-                        details: str | None, now: datetime) -> tuple[uuid.UUID, datetime]:
-    """Store the report; its id and when it was made."""
+                        details: str | None, now: datetime) -> uuid.UUID:
+    """Store the report; its id."""
     stmt = (insert(Report).values(id=uuid.uuid4(), reporter_id=reporter_id, reported_id=reported_id, reason=reason,
                                   details=details, created_at=now)
-            .returning(Report.id, Report.created_at))
-    row = (await session.execute(stmt)).one()
-    return row[0], row[1]
+            .returning(Report.id))
+    report_id: uuid.UUID = (await session.execute(stmt)).scalar_one()
+    return report_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,12 +10,13 @@ from domain.errors import ValidationFailed
 from domain.events.log import EventLog
 from domain.models.moderation import MAX_DETAILS_CHARS, REPORT_REASONS
 from domain.moderation.feed import report_for_feed
-from domain.profiles.view import rfc3339
 from domain.social import report_store
 from domain.social.blocks import block_in
 from domain.social.store_common import clock
 from domain.text.bidi import refuse_direction_formatting
 from domain.transaction import after_commit
+from domain.wire.events import ModerationReport
+from domain.wire.replies import ReportReply
 
 
 def clean_details(details: str | None) -> str | None:
@@ -33,22 +33,21 @@ def clean_details(details: str | None) -> str | None:
 
 
 async def report(session: AsyncSession, events: EventLog, reporter_id: uuid.UUID, reported_id: uuid.UUID,
-                 reason: str, details: str | None) -> dict[str, Any]:
+                 reason: str, details: str | None) -> ReportReply:
     """Store a report, block the reported person and tell the moderators after commit: ``{"report_id"}``."""
     if reason not in REPORT_REASONS:
         raise ValidationFailed.field("reason", "one of " + ", ".join(REPORT_REASONS))
     details = clean_details(details)
     now = await clock(session)
     await block_in(session, events, reporter_id, reported_id, now)  # not_found for nobody, oneself or deleted
-    report_id, created_at = await report_store.insert_report(session, reporter_id, reported_id, reason, details, now)
+    report_id = await report_store.insert_report(session, reporter_id, reported_id, reason, details, now)
     # the moderators' queue entry (the report plus triage signals), as their snapshot shows it
-    entry = await report_for_feed(session, report_id) or {
-        "id": str(report_id), "reporter_id": str(reporter_id), "reported_id": str(reported_id), "reason": reason,
-        "details": details, "created_at": rfc3339(created_at), "status": "open"}
-    data = {"report": entry}
+    entry = await report_for_feed(session, report_id)  # None only if it is no longer open: nothing to show
+    if entry is not None:
+        data: ModerationReport = {"report": entry}
 
-    async def tell_moderators() -> None:
-        await events.to_moderators("moderation.report", data)
+        async def tell_moderators() -> None:
+            await events.to_moderators("moderation.report", data)
 
-    after_commit(session, tell_moderators)
+        after_commit(session, tell_moderators)
     return {"report_id": str(report_id)}

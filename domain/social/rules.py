@@ -16,8 +16,9 @@ from typing import Literal
 
 from domain.errors import CommentRequired, Conflict, DailyLimitReached, RateLimited, SpamDetected, ValidationFailed
 from domain.models.social import MAX_COMMENT_CHARS
-from domain.profiles.view import rfc3339
 from domain.text.bidi import refuse_direction_formatting
+from domain.wire.enums import MatchState
+from domain.wire.scalars import rfc3339
 
 # -- likes (CONTRACT section 3 "Likes") -------------------------------------------------------------------------
 DAILY_LIKE_LIMIT = 10  # per UTC day
@@ -49,7 +50,7 @@ Action = Literal["unmatch", "archive", "confirm_dating", "delete", "message", "e
 # The whole state machine. The first six rows are CONTRACT section 3 "Matches"; the rest are the two product
 # rules that end a match whatever its open state is: a block ("ends any match") and an account deletion
 # ("every match -> deleted"). Unmatched and deleted are final. Anything not listed is ``conflict``.
-TRANSITIONS: dict[tuple[str, Action], str] = {
+TRANSITIONS: dict[tuple[str, Action], MatchState] = {
     ("active", "unmatch"): "unmatched",
     ("active", "archive"): "archived",  # the scheduled job: 7 days without messages
     ("active", "confirm_dating"): "dating",  # once both members confirmed
@@ -68,7 +69,7 @@ OPEN_STATES = frozenset({"active", "archived", "dating"})
 DISTANCE_STATES = frozenset({"active", "dating"})
 
 
-def next_state(state: str, action: Action) -> str:
+def next_state(state: str, action: Action) -> MatchState:
     """The state ``action`` moves a match in ``state`` to; ``conflict`` if the move is not allowed."""
     target = TRANSITIONS.get((state, action))
     if target is None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from domain.discovery import service as discovery
+from domain.wire import replies as r
 from realtime import discovery_live
 from realtime.context import CommandContext
 from realtime.registry import REGISTRY, CommandInput
@@ -17,14 +16,10 @@ class RequestIn(CommandInput):
                        description="how many cards to push now (1-20); what cannot be filled stays open")
 
 
-class RequestReply(BaseModel):
-    sent: int = Field(description="how many discovery.card events were pushed before this reply")
-
-
-@REGISTRY.command("discovery.request", RequestIn, reply=RequestReply,
+@REGISTRY.command("discovery.request", RequestIn, reply=r.DiscoveryReply,
                   summary="Push up to `count` ranked discovery.card events, then discovery.empty if nobody is "
                           "left; credits left open are filled live as people become eligible.")
-async def request(ctx: CommandContext, data: RequestIn) -> dict[str, Any]:
+async def request(ctx: CommandContext, data: RequestIn) -> r.DiscoveryReply:
     live = ctx.deps.discovery  # listening since the process started: no change is missed
     state = discovery_live.socket_state(ctx.connection)
     live.track(state)  # a fill arriving while this runs waits for the lock, then sees the new credits

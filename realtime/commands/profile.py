@@ -7,15 +7,14 @@ Input models check JSON types only (strictly: ``"25"`` is not a number and
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from domain.compatibility import service as compatibility
 from domain.profiles import rules
 from domain.profiles import service as profiles
+from domain.wire import replies as r
 from realtime.context import CommandContext
-from realtime.event_schemas import CardPhoto, CardPrompt
 from realtime.registry import REGISTRY, CommandInput, NoInput
 
 GENDER_LIST = "woman, man or nonbinary"
@@ -69,160 +68,72 @@ class MaybeUserIn(CommandInput):
     user_id: uuid.UUID | None = Field(default=None, description="another user; omitted: yourself")
 
 
-class UserIn(CommandInput):
+class CompareIn(CommandInput):
     user_id: uuid.UUID = Field(description="another user (not yourself)")
-
-
-# --- replies (documentation of what the domain returns) ------------------------------------------------------
-
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LocationOut(Reply):
-    """The centre of the ~1 km grid cell the sent location fell in: the exact point is never stored."""
-
-    lat: float
-    lon: float
-
-
-class ProfileOut(Reply):
-    """The caller's own full profile."""
-
-    id: str
-    email: str
-    display_name: str
-    birthdate: str
-    age: int
-    bio: str
-    gender: str | None
-    interested_in: list[str]
-    age_min: int
-    age_max: int
-    max_distance_km: int
-    location: LocationOut | None
-    role: str
-    status: str
-    created_at: str
-    photos: list[CardPhoto]
-    prompts: list[CardPrompt]
-    badges: list[str] = Field(description="in quiz order")
-    quiz: dict[str, int] | None = Field(description="the submitted answers, null before the quiz")
-    discoverable: bool = Field(description="active, >= 1 photo, quiz submitted, gender and location set and "
-                                           "interested_in not empty: only then can discovery show the profile")
-
-
-class UserReply(Reply):
-    user: ProfileOut
-
-
-class CatalogPrompt(Reply):
-    id: str
-    text: str
-
-
-class CatalogReply(Reply):
-    prompts: list[CatalogPrompt]
-
-
-class PromptsReply(Reply):
-    prompts: list[CardPrompt] = Field(description="the caller's answers, in catalogue order")
-
-
-class Question(Reply):
-    trait: str
-    question: str
-    labels: dict[str, str] = Field(description='"1" to "5": the words of each point of the scale')
-
-
-class QuestionsReply(Reply):
-    questions: list[Question]
-
-
-class QuizReply(Reply):
-    traits: dict[str, int] = Field(description="the stored answers in quiz order")
-    badges: list[str] = Field(description="earned by answers 1-2 (the low pole) or 4-5 (the high pole)")
-
-
-class BadgesReply(Reply):
-    badges: list[str]
-
-
-class TraitOut(Reply):
-    trait: str
-    difference: int
-    label: str
-
-
-class CompatibilityReply(Reply):
-    score: int
-    summary: str
-    traits: list[TraitOut]
-    highlights: list[str]
 
 
 # --- handlers -----------------------------------------------------------------------------------------------
 
-@REGISTRY.command("me.get", NoInput, summary="Your own full profile.", reply=UserReply)
-async def me_get(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
+@REGISTRY.command("me.get", NoInput, summary="Your own full profile.", reply=r.UserReply)
+async def me_get(ctx: CommandContext, data: NoInput) -> r.UserReply:
     async with ctx.transaction() as session:
         return await profiles.get_me(session, ctx.deps.storage, ctx.principal.user_id)
 
 
-@REGISTRY.command("me.update", UpdateIn, summary="Change any of your editable profile fields.", reply=UserReply)
-async def me_update(ctx: CommandContext, data: UpdateIn) -> dict[str, Any]:
+@REGISTRY.command("me.update", UpdateIn, summary="Change any of your editable profile fields.", reply=r.UserReply)
+async def me_update(ctx: CommandContext, data: UpdateIn) -> r.UserReply:
     async with ctx.transaction() as session:
         return await profiles.update_me(session, ctx.deps.storage, ctx.deps.events,
                                         ctx.principal.user_id, data.model_dump(exclude_unset=True))
 
 
 @REGISTRY.command("prompts.catalog", NoInput, summary="Every prompt you can answer, in catalogue order.",
-                  reply=CatalogReply)
-async def prompts_catalog(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
+                  reply=r.CatalogReply)
+async def prompts_catalog(ctx: CommandContext, data: NoInput) -> r.CatalogReply:
     async with ctx.transaction() as session:
         return await profiles.prompt_catalog(session)
 
 
 @REGISTRY.command("prompts.answer", AnswerIn, summary="Answer a prompt (again: replace the answer); at most 3.",
-                  reply=PromptsReply)
-async def prompts_answer(ctx: CommandContext, data: AnswerIn) -> dict[str, Any]:
+                  reply=r.PromptsReply)
+async def prompts_answer(ctx: CommandContext, data: AnswerIn) -> r.PromptsReply:
     async with ctx.transaction() as session:
         return await profiles.answer_prompt(session, ctx.principal.user_id, data.prompt_id, data.answer)
 
 
-@REGISTRY.command("prompts.list", NoInput, summary="Your prompt answers.", reply=PromptsReply)
-async def prompts_list(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
+@REGISTRY.command("prompts.list", NoInput, summary="Your prompt answers.", reply=r.PromptsReply)
+async def prompts_list(ctx: CommandContext, data: NoInput) -> r.PromptsReply:
     async with ctx.transaction() as session:
         return await profiles.list_prompts(session, ctx.principal.user_id)
 
 
-@REGISTRY.command("prompts.delete", PromptIn, summary="Remove one of your prompt answers.", reply=PromptsReply)
-async def prompts_delete(ctx: CommandContext, data: PromptIn) -> dict[str, Any]:
+@REGISTRY.command("prompts.delete", PromptIn, summary="Remove one of your prompt answers.", reply=r.PromptsReply)
+async def prompts_delete(ctx: CommandContext, data: PromptIn) -> r.PromptsReply:
     async with ctx.transaction() as session:
         return await profiles.delete_prompt(session, ctx.principal.user_id, data.prompt_id)
 
 
 @REGISTRY.command("quiz.questions", NoInput, summary="The six quiz questions with their 1-5 scale labels.",
-                  reply=QuestionsReply)
-async def quiz_questions(ctx: CommandContext, data: NoInput) -> dict[str, Any]:
+                  reply=r.QuestionsReply)
+async def quiz_questions(ctx: CommandContext, data: NoInput) -> r.QuestionsReply:
     return profiles.quiz_questions()
 
 
-@REGISTRY.command("quiz.submit", QuizIn, summary="Submit (or resubmit) all six quiz answers.", reply=QuizReply)
-async def quiz_submit(ctx: CommandContext, data: QuizIn) -> dict[str, Any]:
+@REGISTRY.command("quiz.submit", QuizIn, summary="Submit (or resubmit) all six quiz answers.", reply=r.QuizReply)
+async def quiz_submit(ctx: CommandContext, data: QuizIn) -> r.QuizReply:
     async with ctx.transaction() as session:
         return await profiles.submit_quiz(session, ctx.deps.events, ctx.principal.user_id,
                                           data.answers)
 
 
-@REGISTRY.command("badges.list", MaybeUserIn, summary="Your badges, or another user's.", reply=BadgesReply)
-async def badges_list(ctx: CommandContext, data: MaybeUserIn) -> dict[str, Any]:
+@REGISTRY.command("badges.list", MaybeUserIn, summary="Your badges, or another user's.", reply=r.BadgesReply)
+async def badges_list(ctx: CommandContext, data: MaybeUserIn) -> r.BadgesReply:
     async with ctx.transaction() as session:
         return await profiles.list_badges(session, ctx.principal.user_id, data.user_id)
 
 
-@REGISTRY.command("compatibility.get", UserIn, summary="How your quiz compares with another user's.",
-                  reply=CompatibilityReply)
-async def compatibility_get(ctx: CommandContext, data: UserIn) -> dict[str, Any]:
+@REGISTRY.command("compatibility.get", CompareIn, summary="How your quiz compares with another user's.",
+                  reply=r.CompatibilityReply)
+async def compatibility_get(ctx: CommandContext, data: CompareIn) -> r.CompatibilityReply:
     async with ctx.transaction() as session:
         return await compatibility.compatibility(session, ctx.principal.user_id, data.user_id)

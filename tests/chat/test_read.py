@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.models import MatchRead
-from realtime.event_schemas import MessageRead
+from domain.wire.events import MessageRead
 from tests.chat.conftest import Connect, Pair, events_until, make_pair, set_state
 from tests.support.factory import make_match, make_person
+from tests.support.shapes import closed_match
 
 
 async def send(client: DeleteClient, match_id: str, body: str) -> str:
@@ -46,7 +47,7 @@ async def test_read_receipt_reaches_the_sender_and_the_readers_other_devices(eng
     for device in (alex, phone, tablet):
         event = (await events_until(device, read_up_to(second)))[-1]
         assert event["data"] == expected and isinstance(event["seq"], int)
-        MessageRead.model_validate(event["data"])
+        closed_match(MessageRead, event["data"])
     assert await stored_position(engine, pair, pair.b.id) == second
     assert first != second
 

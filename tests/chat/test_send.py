@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.models import Match
-from realtime.event_schemas import MessageCreated
+from domain.wire.events import MessageCreated
 from tests.chat.conftest import (
     Connect,
     block,
@@ -24,6 +24,7 @@ from tests.chat.conftest import (
     set_state,
 )
 from tests.support.factory import make_match, make_person
+from tests.support.shapes import closed_match
 
 
 def send_data(match_id: str, body: str = "hi there", client_msg_id: str | None = None) -> dict[str, str]:
@@ -47,7 +48,7 @@ async def test_message_reaches_every_device_of_both_members(engine: AsyncEngine,
         event = await device.next_event("message.created")
         assert isinstance(event["seq"], int)
         assert event["data"] == {"message": message}
-        MessageCreated.model_validate(event["data"])
+        closed_match(MessageCreated, event["data"])
     row = await match_row(engine, pair.match_id)
     assert row.last_message_at is not None and row.state == "active"
 

@@ -9,9 +9,10 @@ from delete_client import ClientError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.chat.rules import TYPING_INTERVAL_S
-from realtime.event_schemas import Typing
+from domain.wire.events import Typing
 from tests.chat.conftest import Connect, block, events_until, make_pair, message_with, set_state
 from tests.support.factory import make_match, make_person
+from tests.support.shapes import closed_match
 
 
 async def test_typing_reaches_only_the_other_member(engine: AsyncEngine, connect: Connect) -> None:
@@ -27,7 +28,7 @@ async def test_typing_reaches_only_the_other_member(engine: AsyncEngine, connect
     for device in (phone, tablet):
         event = await device.next_event("typing")
         assert event == {"type": "typing", "data": {"match_id": pair.mid, "user_id": pair.a.key}}
-        Typing.model_validate(event["data"])
+        closed_match(Typing, event["data"])
     # a later durable event on the same channel: any typing for these devices would have come before it
     await phone.call("messages.send", {"match_id": pair.mid, "body": "marker", "client_msg_id": "m"})
     for device in (alex, alex_tablet):

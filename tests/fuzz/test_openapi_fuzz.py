@@ -2,7 +2,7 @@
 
 Each documented operation is fuzzed twice: with schema-valid data (positive) and with data that breaks the
 schema (negative). Every response must be documented for its operation (status code and content type), its
-body must match the documented schema (``ErrorOut`` for errors), invalid data must be refused with a 4xx,
+body must match the documented schema (``ErrorEnvelope`` for errors), invalid data must be refused with a 4xx,
 authentication must be enforced where it is declared, and the server must log no ERROR. Failures are
 collected across all examples of an operation (deduplicated by kind and status), so one run lists them all.
 

@@ -2,7 +2,7 @@
 
 Nothing here is mocked: tokens are sent to the real server, snapshots read the
 real tables, and the schema checks use the models the server documents itself
-with (``realtime/event_schemas.py``, the command registry, ``rest/schemas.py``).
+with (``domain/wire``, registered by ``realtime/event_schemas.py``, the command registry and ``rest/openapi.py``).
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ from typing import Any
 import httpx
 import jwt
 from delete_client import Closed, DeleteClient
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.typing import Data
 
 import realtime.commands  # noqa: F401  (fills the registry)
+from domain.wire.errors import ErrorEnvelope
 from realtime.event_schemas import Reply
 from realtime.registry import REGISTRY
 from rest.openapi import OPERATIONS
-from rest.schemas import ErrorOut
 from tests.support.server import RunningServer
 from tests.support.settings import TEST_JWT_SECRET
+from tests.support.shapes import closed_match
 
 WAIT_S = 10.0
 OUR_KEY = TEST_JWT_SECRET.encode()
@@ -305,20 +305,6 @@ def secrets_in(text_: str, *, allowed_tokens: frozenset[str] = frozenset()) -> l
 
 # -- schema checks -----------------------------------------------------------------------------------------------
 
-def closed_match(model: type[BaseModel], data: Any) -> None:
-    """``data`` validates strictly against ``model`` and has no field the model does not declare.
-
-    Models that ignore unknown fields would hide a leak, so the validated object is dumped again and must equal
-    the input: an extra field (an email in a card) makes the two differ.
-    """
-    try:
-        parsed = model.model_validate_json(json.dumps(data), strict=True)
-    except ValidationError as exc:
-        raise AssertionError(f"{model.__name__}: {exc}\n  data: {json.dumps(data)[:400]}") from None
-    again = json.loads(parsed.model_dump_json(by_alias=True, exclude_unset=True))
-    assert again == data, f"{model.__name__}: fields outside the model\n  sent: {data}\n  model: {again}"
-
-
 def check_server_frame(raw: str) -> dict[str, Any]:
     """Check one frame a client received against the registry; return it parsed."""
     frame: dict[str, Any] = json.loads(raw)
@@ -348,7 +334,7 @@ def _template_re(path: str) -> re.Pattern[str]:
 
 
 def check_rest_body(record: RestRecord) -> None:
-    """A REST response against its operation in ``rest/openapi.py``: the success model, empty, or ``ErrorOut``."""
+    """A REST response against its operation in ``rest/openapi.py``: the success model, empty, or ``ErrorEnvelope``."""
     for op in OPERATIONS:
         if op.method.upper() != record.method or not _template_re(op.path).match(record.path):
             continue
@@ -358,5 +344,5 @@ def check_rest_body(record: RestRecord) -> None:
             else:
                 closed_match(op.response, json.loads(record.body))
         else:
-            closed_match(ErrorOut, json.loads(record.body))
+            closed_match(ErrorEnvelope, json.loads(record.body))
         return

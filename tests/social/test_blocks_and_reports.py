@@ -12,10 +12,11 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.events.wire import moderators_channel
-from realtime.event_schemas import ModerationReport
+from domain.wire.events import ModerationReport
 from tests.social.support import COMMENT, error_code, no_event, online, scalar
 from tests.support.factory import make_match, make_person
 from tests.support.server import RunningServer
+from tests.support.shapes import closed_match
 
 
 async def test_block_ends_the_match_and_tells_both(server: RunningServer, engine: AsyncEngine) -> None:
@@ -94,7 +95,7 @@ async def test_report_stores_blocks_and_reaches_moderators(server: RunningServer
         assert (await o.next_event("match.updated"))["data"]["state"] == "unmatched"
         assert (await error_code(o, "like", {"user_id": me.key, "comment": COMMENT})).code == "not_found"
     assert frame["type"] == "moderation.report" and "seq" not in frame
-    ModerationReport.model_validate(frame["data"])
+    closed_match(ModerationReport, frame["data"])
     report = frame["data"]["report"]
     assert report["id"] == report_id and report["reporter_id"] == me.key and report["reported_id"] == other.key
     assert report["reason"] == "harassment" and report["details"] == "rude messages"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.event_schemas import LikeReceived, MatchCreated
+from domain.wire.events import LikeReceived, MatchCreated
 from tests.social.support import (
     COMMENT,
     comment,
@@ -23,6 +23,7 @@ from tests.social.support import (
 )
 from tests.support.factory import Person, make_person
 from tests.support.server import RunningServer
+from tests.support.shapes import closed_match
 
 
 async def veteran(engine: AsyncEngine, **kwargs: object) -> Person:
@@ -43,7 +44,7 @@ async def test_like_reply_and_like_received(server: RunningServer, engine: Async
         uuid.UUID(reply["like_id"])
         event = await b.next_event("like.received")
         assert "seq" in event
-        LikeReceived.model_validate(event["data"])
+        closed_match(LikeReceived, event["data"])
         assert event["data"]["like_id"] == reply["like_id"]
         assert event["data"]["comment"] == COMMENT
         card = event["data"]["from"]
@@ -63,7 +64,7 @@ async def test_mutual_like_makes_a_match_for_both(server: RunningServer, engine:
         ev_a = await a.next_event("match.created")
         ev_b = await b.next_event("match.created")
         for ev in (ev_a, ev_b):
-            MatchCreated.model_validate(ev["data"])
+            closed_match(MatchCreated, ev["data"])
             assert ev["data"]["match"]["id"] == match["id"]
         assert ev_a["data"]["match"]["user"]["user_id"] == bob.key
         assert ev_b["data"]["match"]["user"]["user_id"] == alice.key

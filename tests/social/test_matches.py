@@ -13,11 +13,12 @@ from delete_api.database import make_sessionmaker
 from domain.events.log import EventLog
 from domain.social import matches
 from domain.transaction import unit_of_work
-from realtime.event_schemas import MatchUpdated
+from domain.wire.events import MatchUpdated
 from tests.social.support import error_code, execute, no_event, online, scalar
 from tests.support.events import event_log
 from tests.support.factory import Person, make_match, make_person
 from tests.support.server import RunningServer
+from tests.support.shapes import closed_match
 
 COMMANDS = {"unmatch": ("match.unmatch", {"reason": "not_interested"}),
             "dating": ("match.dating", {}), "end_dating": ("match.end_dating", {})}
@@ -41,7 +42,7 @@ async def test_unmatch_tells_both_and_the_reason_only_to_the_unmatcher(server: R
         assert reply == {"match_id": match_id, "state": "unmatched"}
         mine = (await ca.next_event("match.updated"))["data"]
         theirs = (await cb.next_event("match.updated"))["data"]
-    MatchUpdated.model_validate(mine)
+    closed_match(MatchUpdated, mine)
     assert mine == {"match_id": match_id, "state": "unmatched", "by": a.key, "reason": "met_offline"}
     assert theirs == {"match_id": match_id, "state": "unmatched", "by": a.key}
     assert await state_of(engine, match_id) == "unmatched"

@@ -31,7 +31,7 @@ def refs(node: Any) -> Iterator[str]:
 
 
 def resolve(doc: dict[str, Any], ref: str) -> Any:
-    """Follow a local JSON pointer such as ``#/components/schemas/PhotoOut``."""
+    """Follow a local JSON pointer such as ``#/components/schemas/Photo``."""
     assert ref.startswith("#/"), ref
     node: Any = doc
     for part in ref[2:].split("/"):

@@ -1,4 +1,4 @@
-"""``python -m bench realtime|discovery|load|roundtrips``: run one benchmark."""
+"""``python -m bench realtime|discovery|load|roundtrips|mail``: run one benchmark."""
 
 import sys
 

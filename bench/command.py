@@ -149,6 +149,22 @@ def _add_roundtrips(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) 
                             help="the engine as it was: SQLAlchemy's own three-round-trip ping on every checkout")
 
 
+def _add_mail(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    mail = kinds.add_parser(
+        "mail", help="mails per second the outbox sender hands to a local SMTP server (target 50/s)",
+        description="Commit N mails to the outbox of a throwaway database (the embedded PostgreSQL in a temporary "
+                    "directory, or a database created on the server of DATABASE_URL), send them with the real "
+                    "mail sender over SMTP to an aiosmtpd server in this process, and print the rate and whether "
+                    "it meets 50 mails/s as JSON. Progress goes to standard error.")
+    mail.add_argument("--mails", type=_positive(int), default=2000, help="mails to send (default 2000)")
+    mail.add_argument("--senders", type=_positive(int), default=1,
+                      help="senders on their own engines, as nodes (default 1)")
+    mail.add_argument("--batch", type=_positive(int), default=20, help="mails claimed per batch (default 20)")
+    mail.add_argument("--timeout", type=_positive(float), default=300.0,
+                      help="seconds to wait for every mail (default 300)")
+    mail.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description="Benchmarks of the Delete server: each prints its figures "
@@ -158,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_discovery(kinds)
     _add_load(kinds)
     _add_roundtrips(kinds)
+    _add_mail(kinds)
     return parser
 
 

@@ -108,7 +108,9 @@ async def _app(database_url: str, redis_url: str, media: Path) -> AsyncIterator[
     from tests.support.server import run_server
 
     settings = Settings(database_url=Secret(database_url), redis_url=Secret(redis_url), jwt_secret=Secret(JWT),
-                        bcrypt_cost=4, media_dir=media, extra={"redis_prefix": f"rt{secrets.token_hex(3)}:"})
+                        bcrypt_cost=4, media_dir=media,
+                        # the mail sender polls the outbox once at start, then not while commands are counted
+                        extra={"redis_prefix": f"rt{secrets.token_hex(3)}:", "mail_poll_s": "3600"})
     async with run_server(settings) as server:
         yield server.ws_url + "/v1/ws"
 

@@ -19,6 +19,7 @@ from delete_api.resources import open_resources
 from delete_api.settings import Settings
 from delete_api.ws_protocol import LeanWebSocketProtocol
 from domain.errors import DomainError
+from rest.cors import RestCors
 from rest.errors import CatchAll, domain_error_handler, http_error_handler, internal_error_handler
 from rest.routes import rest_routes
 
@@ -97,15 +98,17 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> SocketFir
                 if collector is not None:
                     await collector.stop()
 
+    routes = all_routes()
     app = Starlette(
-        routes=all_routes(),
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,
             Exception: internal_error_handler,
         },
-        middleware=[Middleware(CatchAll)],
+        # CORS outermost, so the answers of CatchAll and of the error handlers carry its headers too
+        middleware=[Middleware(RestCors, origins=settings.allowed_origins, routes=routes), Middleware(CatchAll)],
     )
     # the contract has no trailing slashes: /v1/health/ is a 404, never a redirect built from Host
     app.router.redirect_slashes = False

@@ -16,6 +16,7 @@ from delete_api import __version__
 from delete_api.database import make_engine, make_sessionmaker
 from delete_api.jobs import JobRunner
 from delete_api.jobs import interval_s as jobs_interval_s
+from delete_api.mail import mail_sender
 from delete_api.settings import Settings
 from domain.auth.passwords import PasswordHasher, hashing_pool
 from domain.auth.service import AuthDeps
@@ -120,13 +121,16 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     common = _Common(engine=engine, sessions=sessions, redis=redis, events=events, auth=auth, storage=storage)
     realtime = _realtime_deps(settings, common, redis_url)
     jobs = JobRunner(sessions, events, jobs_interval_s(settings))
+    mail = mail_sender(settings, sessions)
     await realtime.hub.start()
     await realtime.presence.start()
     await realtime.discovery.start()
     jobs.start()
+    mail.start()
     try:
         yield Resources(settings=settings, rest=_rest_deps(settings, common), realtime=realtime)
     finally:
+        await mail.stop()
         await jobs.stop()
         await realtime.discovery.stop()
         await realtime.presence.stop()

@@ -11,12 +11,16 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from infra.smtp_url import parse_smtp_url
 
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
 HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 MIN_SECRET_LENGTH = 32
+DEFAULT_MAIL_FROM = "Delete <no-reply@localhost>"
 
 
 class SettingsError(Exception):
@@ -67,8 +71,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("ACCESS_TOKEN_TTL_S", "1800", "Access token lifetime in seconds."),
     Variable("REFRESH_TOKEN_TTL_S", "604800", "Refresh token lifetime in seconds (7 days)."),
     Variable("BCRYPT_COST", "12", "bcrypt work factor, 4 to 16."),
-    Variable("ALLOWED_ORIGINS", "(none)", "Comma-separated browser origins allowed to open the socket "
-             "(e.g. `https://app.example.com`). Requests without an `Origin` header are always allowed."),
+    Variable("ALLOWED_ORIGINS", "(none)", "Comma-separated browser origins allowed to open the socket and to "
+             "call the REST API from a browser (CORS) (e.g. `https://app.example.com`). Requests without an "
+             "`Origin` header are always allowed."),
     Variable("MEDIA_DIR", "DATA_DIR/media", "Where uploaded photos are stored."),
     Variable("PUBLIC_BASE_URL", "http://127.0.0.1:8000", "Base URL used to build photo URLs."),
     Variable("DATA_DIR", "./.data", "Embedded database, Redis and development secret live here."),
@@ -93,6 +98,13 @@ VARIABLES: tuple[Variable, ...] = (
              "`X-Forwarded-For`, `X-Real-IP`, `Fly-Client-IP`); of a list the rightmost entry is used, a malformed "
              "value falls back to the peer. Off: the TCP peer, and client-sent headers are ignored. Set it only "
              "behind a proxy that always sets or appends that header."),
+    Variable("SMTP_URL", "(none)", "Mail server, `smtp://user:pass@host:port` (STARTTLS when the server offers "
+             "it; port 587 by default) or `smtps://…` (TLS from the start; port 465). Unset: every mail is written "
+             "as an `.eml` file to `DATA_DIR/mail` and the log gives its path. See [docs/mail.md](docs/mail.md)."),
+    Variable("MAIL_FROM", "Delete <no-reply@localhost>", "The mails' `From`, e.g. `Delete <no-reply@example.com>`; "
+             "required when `SMTP_URL` is set."),
+    Variable("APP_BASE_URL", "PUBLIC_BASE_URL/app", "The web app's origin (and path), on which links in mails "
+             "are built."),
 )
 
 
@@ -123,6 +135,9 @@ class Settings:
     login_account_window_s: int = 3600
     login_known_address_ttl_s: int = 30 * 86400
     trusted_proxy_header: str | None = None
+    smtp_url: Secret | None = None
+    mail_from: str = DEFAULT_MAIL_FROM
+    app_base_url: str | None = None  # None: public_base_url + "/app" (see ``app_url``)
     photo_max_bytes: int = 10 * 1024 * 1024
     photo_max_pixels: int = 40_000_000
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -138,6 +153,16 @@ class Settings:
     @property
     def media_path(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"
+
+    @property
+    def mail_path(self) -> Path:
+        """Where mails are written as ``.eml`` files when ``SMTP_URL`` is unset."""
+        return self.data_dir / "mail"
+
+    @property
+    def app_url(self) -> str:
+        """The web app's base URL for links in mails: ``APP_BASE_URL``, else ``PUBLIC_BASE_URL`` + ``/app``."""
+        return self.app_base_url or f"{self.public_base_url}/app"
 
     def with_urls(self, *, database_url: str | None = None, redis_url: str | None = None,
                   jwt_secret: str | None = None) -> Settings:
@@ -163,6 +188,7 @@ class Settings:
         public_base_url = _public_base_url(get)
         origins = _allowed_origins(get)
         media = get("MEDIA_DIR")
+        smtp_url, mail_from = _mail(get)
         return cls(
             database_url=Secret(database_url) if database_url else None,
             redis_url=Secret(redis_url) if redis_url else None,
@@ -187,6 +213,9 @@ class Settings:
             login_account_window_s=_int(get, "LOGIN_ACCOUNT_WINDOW_S", 3600, 1, 7 * 86400),
             login_known_address_ttl_s=_int(get, "LOGIN_KNOWN_ADDRESS_TTL_S", 30 * 86400, 0, 365 * 86400),
             trusted_proxy_header=_header_name(get, "TRUSTED_PROXY_HEADER"),
+            smtp_url=Secret(smtp_url) if smtp_url else None,
+            mail_from=mail_from,
+            app_base_url=_http_url(get, "APP_BASE_URL"),
         )
 
 
@@ -240,6 +269,34 @@ def _public_base_url(get: Getter) -> str:
     if urlsplit(public_base_url).scheme not in ("http", "https"):
         raise SettingsError("PUBLIC_BASE_URL must be an http:// or https:// URL")
     return public_base_url
+
+
+def _mail(get: Getter) -> tuple[str | None, str]:
+    """``SMTP_URL`` (checked, never quoted in an error) and ``MAIL_FROM`` (required with it)."""
+    smtp_url = get("SMTP_URL")
+    if smtp_url is not None:
+        try:
+            parse_smtp_url(smtp_url)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+    mail_from = get("MAIL_FROM")
+    if mail_from is None and smtp_url is not None:
+        raise SettingsError("MAIL_FROM is required when SMTP_URL is set, e.g. Delete <no-reply@example.com>")
+    mail_from = mail_from or DEFAULT_MAIL_FROM
+    address = parseaddr(mail_from)[1]
+    if "@" not in address or not mail_from.isprintable():
+        raise SettingsError(f"MAIL_FROM must be an address such as Delete <no-reply@example.com>, got {mail_from!r}")
+    return smtp_url, mail_from
+
+
+def _http_url(get: Getter, name: str) -> str | None:
+    """An http(s) URL without its trailing slash, or None when unset."""
+    raw = get(name)
+    if raw is None:
+        return None
+    if urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).netloc:
+        raise SettingsError(f"{name} must be an http:// or https:// URL")
+    return raw.rstrip("/")
 
 
 def _allowed_origins(get: Getter) -> tuple[str, ...]:

@@ -6,6 +6,8 @@
   ``TypingGate`` ports;
 - ``outages``: telling a dependency outage from a bug (both transports answer "try again later");
 - ``validation_details``: a pydantic error as the contract's ``details.fields`` (both transports).
+- ``smtp_transport`` (``SMTP_URL`` read by ``smtp_url``) and ``eml_transport`` (the development folder):
+  the mail sender's transports behind the domain's ``MailTransport`` port (docs/mail.md).
 
 Imports the domain (its ports, errors and quoting), never a transport or the composition root.
 """

@@ -4,6 +4,7 @@ from domain.models.auth import RefreshToken, TokenFamily
 from domain.models.base import Base, table
 from domain.models.chat import MatchRead, Message
 from domain.models.events import UserEvent, UserEventCounter
+from domain.models.mail import MailOutbox
 from domain.models.moderation import ModerationAction, Report
 from domain.models.photos import Photo
 from domain.models.profiles import Prompt, PromptAnswer, QuizResponse, UserBadge, UserTrait
@@ -15,6 +16,7 @@ __all__ = [
     "Block",
     "DailyLikeCount",
     "Like",
+    "MailOutbox",
     "Match",
     "MatchRead",
     "Message",

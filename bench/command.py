@@ -165,6 +165,20 @@ def _add_mail(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     mail.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
 
 
+def _add_inbox(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    inbox = kinds.add_parser(
+        "inbox", help="matches.list latency (unread counts, newest messages) for a person with 500 matches",
+        description="Seed one person with N matches full of messages in a throwaway database (the embedded "
+                    "PostgreSQL in a temporary directory, or one created on the server of DATABASE_URL), page "
+                    "through their matches.list (50 a page) through the domain service several times and print "
+                    "p50/p95/p99 per page as JSON, met/missed against p95 <= 50 ms. Progress on standard error.")
+    inbox.add_argument("--matches", type=_positive(int), default=500, help="matches of the person (default 500)")
+    inbox.add_argument("--messages", type=int, default=40, help="messages per match (default 40)")
+    inbox.add_argument("--rounds", type=_positive(int), default=30,
+                       help="times to page through every match (default 30)")
+    inbox.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description="Benchmarks of the Delete server: each prints its figures "
@@ -175,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load(kinds)
     _add_roundtrips(kinds)
     _add_mail(kinds)
+    _add_inbox(kinds)
     return parser
 
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -35,12 +36,14 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench import stats
 from delete_api import migrate
+from delete_api.embedded.postgres import EmbeddedPostgres
 from delete_api.embedded.stack import embedded_stack
 from delete_api.settings import VARIABLES, Settings
 from domain.auth.passwords import PasswordHasher
 from domain.auth.tokens import TokenConfig, issue
 from domain.models import TokenFamily, User
 from domain.transaction import unit_of_work
+from tests.support.pg import ExternalPostgres, PostgresHandle, create_database, fresh_name
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository: the children run `python -m ...` from it
 READY_TIMEOUT_S = 60.0
@@ -335,3 +338,23 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(_cancel_on_sigterm(coro))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(_cancel_on_sigterm(coro))
+
+
+def throwaway_database(stack: ExitStack, settings: Settings, work: Path, prefix: str, *, why: str) -> str:
+    """A new migrated database, dropped when ``stack`` closes: on a durable embedded PostgreSQL started in
+    ``work`` (``why`` says why durability matters), or on the server of ``DATABASE_URL``. Returns its URL."""
+    server: PostgresHandle
+    if settings.embedded_database:
+        say(f"starting a throwaway PostgreSQL in {work} (durable: {why})")
+        embedded = EmbeddedPostgres(work / "postgres", durable=True)
+        embedded.start()
+        stack.callback(embedded.stop)
+        server = embedded
+    else:
+        assert settings.database_url is not None
+        say("creating the benchmark database on the server of DATABASE_URL")
+        server = ExternalPostgres(settings.database_url.reveal())
+    name = fresh_name(prefix)
+    url = create_database(server, name)
+    stack.callback(server.drop_database, name)
+    return url

@@ -23,16 +23,15 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.harness import BenchError, say
+from bench.harness import BenchError, say, throwaway_database
 from delete_api.database import make_sessionmaker
-from delete_api.embedded.postgres import EmbeddedPostgres
 from delete_api.settings import Settings
 from domain.mail.outbox import OUTBOX
 from domain.mail.retry import RetryPolicy
 from domain.mail.sender import MailSender
 from infra.smtp_transport import SmtpTransport
 from infra.smtp_url import parse_smtp_url
-from tests.support.pg import ExternalPostgres, PostgresHandle, create_database, fresh_name, pooled_engine
+from tests.support.pg import pooled_engine
 from tests.support.smtp import SmtpSink, smtp_sink
 
 TARGET_MAILS_PER_S = 50.0
@@ -96,18 +95,6 @@ async def _run(url: str, args: argparse.Namespace) -> dict[str, Any]:
                              f"{args.timeout:.0f} s") from None
 
 
-def _server(stack: ExitStack, settings: Settings, work: Path) -> PostgresHandle:
-    if settings.embedded_database:
-        say(f"starting a throwaway PostgreSQL in {work} (durable: every mark of a sent mail is an fsynced commit)")
-        embedded = EmbeddedPostgres(work / "postgres", durable=True)
-        embedded.start()
-        stack.callback(embedded.stop)
-        return embedded
-    assert settings.database_url is not None
-    say("creating the benchmark database on the server of DATABASE_URL")
-    return ExternalPostgres(settings.database_url.reveal())
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """``python -m bench mail``: print the JSON document; 1 if the benchmark could not run."""
     import logging
@@ -117,10 +104,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with ExitStack() as stack:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="delete-bench-mail-")))
-            server = _server(stack, settings, work)
-            name = fresh_name("delete_bench_mail")
-            url = create_database(server, name)
-            stack.callback(server.drop_database, name)
+            url = throwaway_database(stack, settings, work, "delete_bench_mail",
+                                     why="every mark of a sent mail is an fsynced commit")
             figures = asyncio.run(_run(url, args))
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)

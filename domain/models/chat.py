@@ -37,7 +37,9 @@ class Message(Base):
 
 # history, newest first, paged by keyset:
 # WHERE match_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC
-Index("ix_messages_match_history", Message.match_id, Message.created_at.desc(), Message.id)
+# and the inbox of matches.list (unread count, newest message), index-only thanks to sender_id
+Index("ix_messages_match_history", Message.match_id, Message.created_at.desc(), Message.id,
+      postgresql_include=["sender_id"])
 
 
 class MatchRead(Base):

@@ -8,11 +8,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, Uuid, bindparam, case, func, or_, select, tuple_, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Match, table
+from domain.models import Match, MatchRead, Message, table
 from domain.social.store_common import NOW, USER, blocked_between
 from domain.wire.enums import MatchState
 
@@ -62,10 +76,68 @@ _PARTNER = case((_match.user_a == USER, _match.user_b), else_=_match.user_a)
 _LIST_MATCHES = select(*_MATCH_COLUMNS).where(
     or_(_match.user_a == USER, _match.user_b == USER), _match.state.in_(_STATES), ~blocked_between(USER, _PARTNER))
 _LIST_MATCHES_ORDER = (_match.matched_at.desc(), _match.id.desc())
-_LIST_MATCHES_FIRST = _LIST_MATCHES.order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer))
-_LIST_MATCHES_AFTER = (_LIST_MATCHES.where(tuple_(_match.matched_at, _match.id)
-                                           < tuple_(bindparam("after_at"), bindparam("after_id")))
-                       .order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer)))
+_PAGE_FIRST = _LIST_MATCHES.order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer))
+_PAGE_AFTER = (_LIST_MATCHES.where(tuple_(_match.matched_at, _match.id)
+                                   < tuple_(bindparam("after_at"), bindparam("after_id")))
+               .order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer)))
+LAST_MESSAGE_CHARS = 140
+
+
+def _with_inbox(page_query: Select[Any]) -> Select[Any]:
+    """The page's matches (picked first, so only they are looked into) with each one's inbox columns.
+
+    ``unread``: messages from the partner after the caller's read position (``(created_at, id)`` order, as
+    ``messages.read`` moves it; all of the partner's messages when the caller never read); the newest message
+    with its body cut to ``LAST_MESSAGE_CHARS``. Both walk the ``(match_id, created_at DESC, id)
+    INCLUDE (sender_id)`` index of messages, the count only over the unread part.
+    """
+    page = page_query.subquery("page")
+    reads = table(MatchRead).alias("r")
+    counted = table(Message).alias("u")
+    newest = table(Message).alias("n")
+    after_read = tuple_(counted.c.created_at, counted.c.id) > tuple_(reads.c.up_to_at, reads.c.up_to_message_id)
+    unread = (select(func.count()).select_from(counted)
+              .where(counted.c.match_id == page.c.id, counted.c.sender_id != USER,
+                     or_(reads.c.up_to_at.is_(None), after_read))
+              .scalar_subquery())
+    last = (select(newest.c.id, newest.c.sender_id, func.left(newest.c.body, LAST_MESSAGE_CHARS).label("body"),
+                   newest.c.created_at)
+            .where(newest.c.match_id == page.c.id)
+            .order_by(newest.c.created_at.desc(), newest.c.id.desc()).limit(1).lateral("last"))
+    source = (page.outerjoin(reads, and_(reads.c.match_id == page.c.id, reads.c.user_id == USER))
+              .outerjoin(last, true()))
+    return (select(*page.c, unread.label("unread"), last.c.id, last.c.sender_id, last.c.body, last.c.created_at)
+            .select_from(source).order_by(page.c.matched_at.desc(), page.c.id.desc()))
+
+
+_LIST_MATCHES_FIRST = _with_inbox(_PAGE_FIRST)
+_LIST_MATCHES_AFTER = _with_inbox(_PAGE_AFTER)
+
+
+@dataclass(frozen=True, slots=True)
+class LastMessage:
+    """The newest message of a match, its body cut to ``LAST_MESSAGE_CHARS`` characters."""
+
+    id: uuid.UUID
+    sender_id: uuid.UUID
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ListedMatch:
+    """A match of ``matches.list`` with what the inbox shows of it."""
+
+    match: MatchRow
+    unread_count: int
+    last_message: LastMessage | None
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> ListedMatch:
+        columns = len(_MATCH_COLUMNS)
+        last_id = row[columns + 1]
+        last = None if last_id is None else LastMessage(last_id, *row[columns + 2:columns + 5])
+        return cls(MatchRow(*row[:columns]), int(row[columns]), last)
 
 
 async def insert_match(session: AsyncSession, a: uuid.UUID, b: uuid.UUID, now: datetime) -> MatchRow | None:
@@ -119,8 +191,9 @@ async def confirm_dating(session: AsyncSession, match: MatchRow, user_id: uuid.U
 
 
 async def list_matches(session: AsyncSession, user_id: uuid.UUID, states: Sequence[str],
-                       after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[MatchRow]:
-    """The user's matches in ``states``, newest match first by ``(matched_at, id)``, after the cursor.
+                       after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[ListedMatch]:
+    """The user's matches in ``states``, newest match first by ``(matched_at, id)``, after the cursor, each
+    with its unread count and newest message, in one query.
 
     Matches with a block between the two are left out: a blocked person's card is never shown.
     """
@@ -129,7 +202,7 @@ async def list_matches(session: AsyncSession, user_id: uuid.UUID, states: Sequen
         result = await session.execute(_LIST_MATCHES_FIRST, params)
     else:
         result = await session.execute(_LIST_MATCHES_AFTER, {**params, "after_at": after[0], "after_id": after[1]})
-    return [MatchRow(*row) for row in result.all()]
+    return [ListedMatch.of(row) for row in result.all()]
 
 
 async def idle_matches(session: AsyncSession, cutoff: datetime, limit: int) -> list[MatchRow]:

@@ -22,10 +22,10 @@ from domain.errors import NotFound
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
 from domain.social import match_store, rules
-from domain.social.match_store import MatchRow
+from domain.social.match_store import ListedMatch, MatchRow
 from domain.social.notify import EventBatch
 from domain.social.store_common import clock
-from domain.wire.objects import MatchItem
+from domain.wire.objects import Card, MatchItem
 from domain.wire.replies import DatingReply, MatchesReply, StateReply
 from domain.wire.scalars import rfc3339, rfc3339_or_none
 
@@ -46,19 +46,31 @@ async def list_matches(session: AsyncSession, storage: MediaStorage, user_id: uu
     wanted = list(dict.fromkeys(states)) if states else list(rules.DEFAULT_LIST_STATES)
     rows = await match_store.list_matches(session, user_id, wanted, after, limit + 1)
     page = rows[:limit]
-    hidden = {m.partner(user_id) for m in page if m.state not in rules.DISTANCE_STATES}
-    cards = await load_cards(session, user_id, [m.partner(user_id) for m in page], storage, no_distance=hidden)
-    items: list[MatchItem] = [{
+    hidden = {r.match.partner(user_id) for r in page if r.match.state not in rules.DISTANCE_STATES}
+    cards = await load_cards(session, user_id, [r.match.partner(user_id) for r in page], storage,
+                             no_distance=hidden)
+    items = [_item(r, user_id, cards[r.match.partner(user_id)]) for r in page if r.match.partner(user_id) in cards]
+    more = len(rows) > limit
+    last = page[-1].match if page else None
+    return {"matches": items,
+            "next_cursor": rules.encode_cursor(last.matched_at, last.id) if more and last is not None else None}
+
+
+def _item(listed: ListedMatch, user_id: uuid.UUID, card: Card) -> MatchItem:
+    """One ``matches.list`` entry: the match with ``card``, its timeline, the dating confirmations, the inbox."""
+    m, last = listed.match, listed.last_message
+    return {
         "id": str(m.id), "state": m.state, "matched_at": rfc3339(m.matched_at),
-        "user": cards[m.partner(user_id)],
+        "user": card,
         "last_message_at": rfc3339_or_none(m.last_message_at),
         "state_changed_at": rfc3339(m.state_changed_at),
         "dating_confirmed_by_me": m.confirmed(user_id),
         "dating_confirmed_by_them": m.confirmed(m.partner(user_id)),
-    } for m in page if m.partner(user_id) in cards]
-    more = len(rows) > limit
-    return {"matches": items,
-            "next_cursor": rules.encode_cursor(page[-1].matched_at, page[-1].id) if more else None}
+        "unread_count": listed.unread_count,
+        "last_message": None if last is None else {
+            "id": str(last.id), "sender_id": str(last.sender_id), "body": last.body,
+            "created_at": rfc3339(last.created_at)},
+    }
 
 
 async def unmatch(session: AsyncSession, events: EventLog, user_id: uuid.UUID, match_id: uuid.UUID,

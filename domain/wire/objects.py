@@ -111,13 +111,27 @@ class Match(TypedDict):
 
 
 @with_config(CLOSED)
+class LastMessage(TypedDict):
+    """The newest message of a match as the inbox shows it."""
+
+    id: Uuid
+    sender_id: Uuid
+    body: Annotated[str, Field(description="the first 140 characters")]
+    created_at: Timestamp
+
+
+@with_config(CLOSED)
 class MatchItem(Match):
-    """A match in ``matches.list``: the match object plus its timeline and the dating confirmations."""
+    """A match in ``matches.list``: the match object plus its timeline, the dating confirmations and the inbox."""
 
     last_message_at: Timestamp | None
     state_changed_at: Timestamp
     dating_confirmed_by_me: bool
     dating_confirmed_by_them: bool
+    unread_count: Annotated[int, Field(ge=0, description="messages from the other person after your last "
+                                                         "messages.read (all of theirs before your first)")]
+    last_message: Annotated[LastMessage | None, Field(description="the newest message, either person's; null "
+                                                                  "before the first")]
 
 
 @with_config(CLOSED)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from domain.cards import load_cards, load_cards_for_pairs
@@ -18,6 +14,7 @@ from domain.photos.storage import LocalMediaStorage
 from domain.social import likes
 from tests.social.support import COMMENT, comment
 from tests.support.factory import make_person
+from tests.support.statements import connection_of, statements_on
 
 # The statements of a like back that makes a match: the liker's row lock, the target and pair locks with the
 # clock, the target, the liker's counters, the like itself, the match, both cards (one query) and both
@@ -33,29 +30,6 @@ class _Unpublished:
 
     async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
         raise AssertionError("nothing is published before commit")
-
-
-async def connection_of(session: AsyncSession) -> Connection:
-    """The connection the session's transaction runs on, as the engine's events see it."""
-    connection = (await session.connection()).sync_connection
-    assert connection is not None
-    return connection
-
-
-@contextmanager
-def statements_on(engine: AsyncEngine, connection: Connection) -> Iterator[list[str]]:
-    """The SQL statements ``connection`` sends while the block runs (other connections of the engine ignored)."""
-    sent: list[str] = []
-
-    def count(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        if conn is connection:
-            sent.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_like_that_makes_a_match_sends_each_the_others_card_in_few_round_trips(

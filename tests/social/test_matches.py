@@ -156,8 +156,9 @@ async def test_list_defaults_to_open_matches_newest_first(server: RunningServer,
         assert page["next_cursor"] is None
         item = page["matches"][0]
         assert set(item) == {"id", "state", "matched_at", "user", "last_message_at", "state_changed_at",
-                             "dating_confirmed_by_me", "dating_confirmed_by_them"}
+                             "dating_confirmed_by_me", "dating_confirmed_by_them", "unread_count", "last_message"}
         assert item["user"]["display_name"] == "P0" and item["last_message_at"] is None
+        assert item["unread_count"] == 0 and item["last_message"] is None
         ended = await c.call("matches.list", {"states": ["unmatched", "deleted"]})
         assert [m["id"] for m in ended["matches"]] == [made["unmatched"], made["deleted"]]
 

@@ -15,10 +15,12 @@ from starlette.websockets import WebSocket
 
 from delete_api.collector import Collector
 from delete_api.header_timeout import HEADER_TIMEOUT_STATE, HeaderTimeoutProtocol
+from delete_api.logs import configure_logging
 from delete_api.resources import open_resources
 from delete_api.settings import Settings
 from delete_api.ws_protocol import LeanWebSocketProtocol
 from domain.errors import DomainError
+from rest.access_log import AccessLog
 from rest.cors import RestCors
 from rest.errors import CatchAll, domain_error_handler, http_error_handler, internal_error_handler
 from rest.routes import rest_routes
@@ -108,7 +110,10 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> SocketFir
             Exception: internal_error_handler,
         },
         # CORS outermost, so the answers of CatchAll and of the error handlers carry its headers too
-        middleware=[Middleware(RestCors, origins=settings.allowed_origins, routes=routes), Middleware(CatchAll)],
+        # the access log outermost (it sees the final status, 500s of CatchAll included); CORS next, so the
+        # answers of CatchAll and of the error handlers carry its headers too
+        middleware=[Middleware(AccessLog), Middleware(RestCors, origins=settings.allowed_origins, routes=routes),
+                    Middleware(CatchAll)],
     )
     # the contract has no trailing slashes: /v1/health/ is a 404, never a redirect built from Host
     app.router.redirect_slashes = False
@@ -116,5 +121,8 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> SocketFir
 
 
 def create_app_from_env() -> SocketFirst:
-    """Factory for ``uvicorn --factory`` workers: everything comes from the environment."""
-    return create_app(Settings.from_env(), tune_collector=True)
+    """Factory for ``uvicorn --factory`` workers: everything comes from the environment (a worker is a fresh
+    interpreter, so it configures logging itself)."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format, settings.node_name)
+    return create_app(settings, tune_collector=True)

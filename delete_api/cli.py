@@ -12,14 +12,11 @@ import time
 from collections.abc import Sequence
 from datetime import date
 
+from delete_api.logs import configure_logging
 from delete_api.settings import Settings, SettingsError
+from delete_api.start_banner import free_port, start_banner
 
 log = logging.getLogger("delete_api")
-
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -42,22 +39,29 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             migrate.upgrade(resolved.database_url.reveal())
         host = args.host or resolved.host
         port = args.port if args.port is not None else resolved.port
+        port = port or free_port(host)  # 0: a free one, known before start so the URLs below are right
+        served = resolved.listening_at(host, port)
         log.info("starting on http://%s:%d with %d worker(s); ready after %.1fs of set-up", host, port,
                  args.workers, time.monotonic() - started)
+        for line in start_banner(served):
+            log.info("%s", line)
         from delete_api.app import uvicorn_options
 
-        common = {"host": host, "port": port, "log_level": resolved.log_level,
-                  "server_header": False, **uvicorn_options(resolved)}
+        # our logging configuration (text or JSON) for uvicorn's loggers too; REST access lines come from
+        # rest/access_log.py (route templates, never raw paths or client addresses)
+        common = {"host": host, "port": port, "log_level": served.log_level, "log_config": None,
+                  "access_log": False, "server_header": False, **uvicorn_options(served)}
         if args.workers > 1:
             # workers re-read the environment, so hand them the resolved URLs and secret
             os.environ["DATABASE_URL"] = resolved.database_url.reveal()
             os.environ["REDIS_URL"] = resolved.redis_url.reveal()
             os.environ["JWT_SECRET"] = resolved.jwt_secret.reveal()
+            os.environ["PUBLIC_BASE_URL"] = served.public_base_url
             uvicorn.run("delete_api.app:create_app_from_env", factory=True, workers=args.workers, **common)
         else:
             from delete_api.app import create_app
 
-            uvicorn.run(create_app(resolved, tune_collector=True), **common)
+            uvicorn.run(create_app(served, tune_collector=True), **common)
     return 0
 
 
@@ -106,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mig = sub.add_parser("migrate", help="apply database migrations",
                          description="Apply Alembic migrations to DATABASE_URL (or the embedded database).")
-    mig.add_argument("--revision", default="head", help="target revision (default: head)")
+    mig.add_argument("--revision", default="heads", help="target revision (default: heads, every head)")
     mig.set_defaults(handler=cmd_migrate)
 
     mod = sub.add_parser("create-moderator", help="create a moderator account (or promote a user)",
@@ -136,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"delete-api: configuration error: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.node_name)
     try:
         code: int = args.handler(args, settings)
     except SettingsError as exc:

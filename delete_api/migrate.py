@@ -26,8 +26,9 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Upgrade the database to ``revision``."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Upgrade the database to ``revision`` (by default every head: the same as ``head`` for a linear history,
+    and still complete while revisions written side by side wait to be chained)."""
     log.info("applying migrations up to %s", revision)
     command.upgrade(alembic_config(database_url), revision)
 

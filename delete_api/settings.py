@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
@@ -75,11 +76,16 @@ VARIABLES: tuple[Variable, ...] = (
              "call the REST API from a browser (CORS) (e.g. `https://app.example.com`). Requests without an "
              "`Origin` header are always allowed."),
     Variable("MEDIA_DIR", "DATA_DIR/media", "Where uploaded photos are stored."),
-    Variable("PUBLIC_BASE_URL", "http://127.0.0.1:8000", "Base URL used to build photo URLs."),
+    Variable("PUBLIC_BASE_URL", "the listening address", "Base URL used to build photo URLs (and the server's own "
+             "origin). Unset: `http://<host>:<port>` of what `serve` listens on (`127.0.0.1` for a wildcard "
+             "host); set it in production to the public `https://` address."),
     Variable("DATA_DIR", "./.data", "Embedded database, Redis and development secret live here."),
     Variable("HOST", "127.0.0.1", "`serve` bind address (`0.0.0.0` in containers)."),
     Variable("PORT", "8000", "`serve` port (Railway sets it)."),
     Variable("LOG_LEVEL", "info", "debug, info, warning or error."),
+    Variable("LOG_FORMAT", "text", "`text` (for a terminal) or `json` (one object per line with time, level, logger, "
+             "node, session and command where relevant; see [Operating Delete](#operating-delete))."),
+    Variable("NODE_ID", "<hostname>-<pid>", "This process's name in JSON logs."),
     Variable("HEARTBEAT_S", "25", "Seconds between server pings on sockets; a dead peer is dropped within twice that."),
     Variable("HEADER_TIMEOUT_S", "10", "Seconds a connection has to send a request's complete headers (from "
              "connecting, or from the next request's first byte on a keep-alive connection); then 408 and closed."),
@@ -126,6 +132,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    log_format: str = "text"
+    node_id: str = ""  # "": <hostname>-<pid>, see ``node_name``
+    public_base_url_set: bool = True  # False: PUBLIC_BASE_URL was unset; ``serve`` follows its listening address
     heartbeat_s: int = 25
     header_timeout_s: int = 10
     login_max_failures: int = 5
@@ -153,6 +162,19 @@ class Settings:
     @property
     def media_path(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"
+
+    @property
+    def node_name(self) -> str:
+        """``NODE_ID``, else ``<hostname>-<pid>``: which process wrote a log line."""
+        return self.node_id or f"{socket.gethostname()}-{os.getpid()}"
+
+    def listening_at(self, host: str, port: int) -> Settings:
+        """With ``PUBLIC_BASE_URL`` unset, a copy whose base URL is the address served (photo URLs then load
+        from a second node or a changed port); otherwise unchanged."""
+        if self.public_base_url_set:
+            return self
+        shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, f"[{host}]" if ":" in host else host)
+        return replace(self, public_base_url=f"http://{shown}:{port}")
 
     @property
     def mail_path(self) -> Path:
@@ -204,6 +226,10 @@ class Settings:
             host=get("HOST") or "127.0.0.1",
             port=_int(get, "PORT", 8000, 0, 65535),
             log_level=log_level,
+            log_format=_choice(get, "LOG_FORMAT", "text", str.lower, ("text", "json"),
+                               "LOG_FORMAT must be text or json"),
+            node_id=get("NODE_ID") or "",
+            public_base_url_set=bool(get("PUBLIC_BASE_URL")),
             heartbeat_s=_int(get, "HEARTBEAT_S", 25, 1, 300),
             header_timeout_s=_int(get, "HEADER_TIMEOUT_S", 10, 1, 300),
             login_max_failures=_int(get, "LOGIN_MAX_FAILURES", 5, 1, 1000),

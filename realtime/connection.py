@@ -32,6 +32,7 @@ from domain.errors import DomainError, RateLimited
 from domain.events import wire
 from domain.quoting import listed, quote
 from domain.wire.errors import ErrorBody
+from infra import log_context
 from infra.validation_details import validation_details
 from realtime import frames
 from realtime.closecodes import ABUSE, INTERNAL_ERROR, SLOW_CONSUMER, TOKEN_EXPIRED
@@ -280,18 +281,34 @@ class Connection:
         return None
 
     async def _run(self, command: Command, ref: frames.Ref, data: BaseModel) -> None:
-        """Run a command's handler and reply with its result or its error."""
+        """Run a command under its log context; a debug line gives its duration and outcome."""
+        token = log_context.command.set(command.type)
+        started = time.perf_counter()
+        try:
+            code = await self._execute(command, ref, data)
+            if log.isEnabledFor(logging.DEBUG):
+                fields: dict[str, object] = {"duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                                             "outcome": "ok" if code is None else "error"}
+                if code is not None:
+                    fields["error_code"] = code
+                log.debug("command %s: %s", command.type, code or "ok", extra=fields)
+        finally:
+            log_context.command.reset(token)
+
+    async def _execute(self, command: Command, ref: frames.Ref, data: BaseModel) -> str | None:
+        """Run a command's handler and reply with its result or its error; the error's code, if any."""
         try:
             result = await command.handler(CommandContext(self, ref), data)
         except DomainError as exc:
             self.push(frames.reply_error(ref, exc.to_dict()))
-            return
+            return exc.code
         except Exception:
             log.exception("command %s failed", command.type)
             self.push(frames.reply_error(ref, {"code": "internal", "message": "something went wrong on our side"}))
-            return
+            return "internal"
         if result is not None:
             self.push(frames.reply_ok(ref, result))
+        return None
 
     async def _write_loop(self) -> None:
         outbox = self.outbox

@@ -12,6 +12,7 @@ from domain.auth import service as auth
 from domain.errors import AccountSuspended, DomainError
 from domain.events import wire
 from domain.wire.events import Hello
+from infra import log_context
 from infra.outages import is_unavailable
 from realtime import closecodes, frames
 from realtime.connection import CatchUp, Connection
@@ -131,6 +132,7 @@ async def serve(websocket: WebSocket, res: RealtimeDeps, principal: auth.Princip
     """
     conn = Connection(websocket, res, principal, cursor=0)
     conn.set_principal(principal)
+    log_context.session_id.set(str(conn.session_id))  # every line of this socket's task names it
     # subscribe first, then read the stream position: anything published in between arrives
     # live with a seq at or below the cursor and is dropped as a duplicate, so nothing is lost
     await res.hub.join(conn)
@@ -143,8 +145,11 @@ async def serve(websocket: WebSocket, res: RealtimeDeps, principal: auth.Princip
         if conn.cursor < head:
             conn.push(CatchUp())
         await res.presence.connected(conn)
+        log.info("socket opened")
         await conn.run()
     finally:
         await res.hub.leave(conn)
         await res.presence.disconnected(conn)
         res.discovery.forget(conn)  # its state points back at the connection: no reference cycle is left
+        code = conn.close_code[0] if conn.close_code is not None else None
+        log.info("socket closed (%s)", code or "by the client", extra={"close_code": code})

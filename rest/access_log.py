@@ -1,0 +1,45 @@
+"""The REST access log: one line per HTTP request with the route template, never the raw path.
+
+``rest.access`` at info: ``method``, ``route`` (``/v1/profile/photos/{photo_id}``; ``-`` when no route
+matched), ``status`` and ``duration_ms``. No query string, no client address and no header is logged: paths of
+one route differ only by ids, and addresses are personal data (the login throttle keeps its own counters).
+WebSocket upgrades are not logged here (the socket logs its own opening and closing).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("rest.access")
+
+
+class AccessLog:
+    """ASGI middleware writing the access log line once the response has started (or failed)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "-")
+            duration = round((time.perf_counter() - started) * 1000, 2)
+            log.info("%s %s %d %.1f ms", scope["method"], template, status, duration,
+                     extra={"method": scope["method"], "route": template, "status": status, "duration_ms": duration})

@@ -1,4 +1,4 @@
-"""The ``delete-api`` command: serve, migrate, create-moderator, seed, jobs."""
+"""The ``delete-api`` command: serve, migrate, create-moderator, seed, jobs, client-types."""
 
 from __future__ import annotations
 
@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     from delete_api.jobs import add_parser as add_jobs_parser  # argparse only; the jobs load on use
 
     add_jobs_parser(sub)
+
+    from delete_api.client_types import add_parser as add_client_types_parser  # the documents load on use
+
+    add_client_types_parser(sub)
     return parser
 
 

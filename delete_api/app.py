@@ -52,16 +52,18 @@ class SocketFirst:
 
 
 def all_routes() -> list[BaseRoute]:
-    """REST, the socket and the moderators' page (importing the commands package fills the command registry)."""
+    """REST, the socket, the moderators' page and the web app (importing the commands package fills the command
+    registry)."""
     import realtime.commands  # noqa: F401 - importing registers every command handler
     from realtime.asyncapi import asyncapi_json, asyncapi_page
     from realtime.endpoint import ws_endpoint
     from rest.moderation_page import moderation_routes
+    from rest.web_app import web_app_routes
 
     return [*rest_routes(), WebSocketRoute(SOCKET_PATH, ws_endpoint),
             Route("/v1/asyncapi.json", asyncapi_json, methods=["GET"]),
             Route("/v1/asyncapi", asyncapi_page, methods=["GET"]),
-            *moderation_routes()]
+            *moderation_routes(), *web_app_routes()]
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

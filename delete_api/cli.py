@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from delete_api.logs import configure_logging
+from delete_api.metrics_listener import metrics_port, prepare_multiprocess, start_listener
 from delete_api.settings import Settings, SettingsError
 from delete_api.start_banner import free_port, start_banner
 
@@ -43,8 +44,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         served = resolved.listening_at(host, port)
         log.info("starting on http://%s:%d with %d worker(s); ready after %.1fs of set-up", host, port,
                  args.workers, time.monotonic() - started)
-        for line in start_banner(served):
+        scrape_port = metrics_port(served)
+        if args.workers > 1:
+            prepare_multiprocess(served.data_dir)  # before prometheus-client is imported here or in a worker
+        for line in start_banner(served, scrape_port):
             log.info("%s", line)
+        if scrape_port is not None:
+            start_listener(host, scrape_port)
         from delete_api.app import uvicorn_options
 
         # our logging configuration (text or JSON) for uvicorn's loggers too; REST access lines come from

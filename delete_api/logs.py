@@ -19,6 +19,7 @@ from typing import Any
 from infra import log_context
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+OURS = "_delete_api_handler"  # marks the handler configure_logging installed
 FIELDS = ("duration_ms", "error_code", "close_code", "method", "route", "status", "outcome")
 _JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -61,11 +62,19 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, log_format: str, node: str) -> None:
-    """Send every logger (uvicorn's included) to standard error in ``log_format`` (``text`` or ``json``)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter(node) if log_format == "json" else ScrubbingFormatter(TEXT_FORMAT))
+    """Send every logger (uvicorn's included) to standard error in ``log_format`` (``text`` or ``json``).
+
+    A process whose logging someone else already set up (a test runner, a program embedding the CLI) is left
+    as it is; calling this again replaces only what an earlier call installed.
+    """
     root = logging.getLogger()
-    for old in list(root.handlers):
+    ours = [h for h in root.handlers if getattr(h, OURS, False)]
+    if root.handlers and not ours:
+        return
+    handler = logging.StreamHandler()
+    setattr(handler, OURS, True)
+    handler.setFormatter(JsonFormatter(node) if log_format == "json" else ScrubbingFormatter(TEXT_FORMAT))
+    for old in ours:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -17,16 +17,21 @@ from delete_api.database import make_engine, make_sessionmaker
 from delete_api.jobs import JobRunner
 from delete_api.jobs import interval_s as jobs_interval_s
 from delete_api.mail import mail_sender
+from delete_api.metrics_sampler import MetricsSampler
 from delete_api.settings import Settings
+from domain.auth.account_mail import AccountMail
 from domain.auth.passwords import PasswordHasher, hashing_pool
+from domain.auth.reset_requests import ResetRequests
 from domain.auth.service import AuthDeps
 from domain.auth.tokens import TokenConfig
 from domain.discovery.signals import discovery_channel
 from domain.events.log import EventLog
 from domain.photos.storage import LocalMediaStorage, MediaStorage
+from domain.safety.cache import WordCache
 from infra.login_throttle import LoginLimits, LoginThrottle
 from infra.redis_publisher import RedisPublisher
 from infra.typing_throttle import TypingThrottle
+from infra.word_list_sync import CHECK_S, WordListSync
 from realtime.deps import RealtimeDeps, SocketConfig
 from realtime.discovery_live import SWEEP_S, DiscoveryLive
 from realtime.hub import Hub
@@ -69,7 +74,8 @@ def _rest_deps(settings: Settings, common: _Common) -> RestDeps:
                         photo_max_bytes=settings.photo_max_bytes, photo_max_pixels=settings.photo_max_pixels,
                         trusted_proxy_header=settings.trusted_proxy_header)
     return RestDeps(config=config, sessions=common.sessions, auth=common.auth, storage=common.storage,
-                    events=common.events, engine=common.engine, redis=common.redis)
+                    events=common.events, engine=common.engine, redis=common.redis, resets=common.resets,
+                    content_filter=common.content_filter)
 
 
 def _realtime_deps(settings: Settings, common: _Common, redis_url: str) -> RealtimeDeps:
@@ -83,7 +89,7 @@ def _realtime_deps(settings: Settings, common: _Common, redis_url: str) -> Realt
                           own_origin=settings.public_base_url, version=__version__)
     return RealtimeDeps(config=config, sessions=common.sessions, auth=common.auth, storage=common.storage,
                         events=common.events, hub=hub, presence=presence, discovery=live,
-                        typing=TypingThrottle(common.redis, prefix))
+                        typing=TypingThrottle(common.redis, prefix), content_filter=common.content_filter)
 
 
 @dataclass
@@ -96,6 +102,8 @@ class _Common:
     events: EventLog
     auth: AuthDeps
     storage: MediaStorage
+    resets: ResetRequests
+    content_filter: WordCache
 
 
 @asynccontextmanager
@@ -114,22 +122,37 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                                access_ttl_s=settings.access_token_ttl_s,
                                refresh_ttl_s=settings.refresh_token_ttl_s)
     hashing = hashing_pool()
+    mail = mail_sender(settings, sessions)
+    account_mail = AccountMail(app_url=settings.app_url, wake=mail.wake)
     auth = AuthDeps(hasher=PasswordHasher(settings.bcrypt_cost, hashing), tokens=token_config,
-                    throttle=login_throttle(settings, redis, prefix), events=events)
+                    throttle=login_throttle(settings, redis, prefix), events=events, mail=account_mail)
+    resets = ResetRequests(sessions, account_mail)
     settings.media_path.mkdir(parents=True, exist_ok=True)
     storage = LocalMediaStorage(settings.media_path, settings.public_base_url)
-    common = _Common(engine=engine, sessions=sessions, redis=redis, events=events, auth=auth, storage=storage)
+    content_filter = WordCache(sessions)
+    word_sync = WordListSync(content_filter, redis, lambda: aioredis.Redis.from_url(
+        redis_url, socket_connect_timeout=3, health_check_interval=10), prefix,
+        check_s=float(settings.extra.get("word_check_s", CHECK_S)))
+    content_filter.signal = word_sync
+    common = _Common(engine=engine, sessions=sessions, redis=redis, events=events, auth=auth, storage=storage,
+                     resets=resets, content_filter=content_filter)
     realtime = _realtime_deps(settings, common, redis_url)
     jobs = JobRunner(sessions, events, jobs_interval_s(settings))
-    mail = mail_sender(settings, sessions)
     await realtime.hub.start()
     await realtime.presence.start()
     await realtime.discovery.start()
     jobs.start()
     mail.start()
+    sampler = MetricsSampler(engine, sessions, __version__)
+    sampler.start()
+    resets.start()
+    await word_sync.start()
     try:
         yield Resources(settings=settings, rest=_rest_deps(settings, common), realtime=realtime)
     finally:
+        await sampler.stop()
+        await word_sync.stop()
+        await resets.stop()
         await mail.stop()
         await jobs.stop()
         await realtime.discovery.stop()

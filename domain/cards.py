@@ -8,6 +8,8 @@ grid cells (the only locations stored, ``domain/location/grid.py``), rounded to
 whole kilometres and never shown below 1 km, so moving oneself in small steps
 reveals nothing finer than the other person's cell. A caller can withhold the
 distance of some people (``matches.list`` does for matches no longer active).
+A card shows the photos waiting for review too, never a rejected one
+(docs/moderation.md "Photo review").
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ SELECT u.id, u.display_name, u.birthdate, u.lat, u.lon, t.traits::real[] AS trai
   COALESCE((SELECT json_agg(json_build_object('id', p.id, 'storage_key', p.storage_key, 'thumb_key', p.thumb_key,
                                               'position', p.position, 'width', p.width, 'height', p.height)
                             ORDER BY p.position)
-            FROM photos p WHERE p.user_id = u.id), '[]') AS photos,
+            FROM photos p WHERE p.user_id = u.id AND p.review_status <> 'rejected'), '[]') AS photos,
   COALESCE((SELECT json_agg(json_build_object('prompt_id', a.prompt_id, 'text', pr.text, 'answer', a.answer)
                             ORDER BY pr.position)
             FROM prompt_answers a JOIN prompts pr ON pr.id = a.prompt_id WHERE a.user_id = u.id), '[]') AS prompts,

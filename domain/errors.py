@@ -16,10 +16,12 @@
     │   ├── EmailTaken               email_taken
     │   ├── PhotoLimit               photo_limit
     │   └── PromptLimit              prompt_limit
+    ├── InvalidToken                 invalid_token (REST: 400)
     ├── RateLimited                  rate_limited (carries retry_after_s)
     ├── DailyLimitReached            daily_limit_reached
     ├── CommentRequired              comment_required
-    └── SpamDetected                 spam_detected
+    ├── SpamDetected                 spam_detected
+    └── ContentBlocked               content_blocked (details.field; REST: 422)
 
 REST (``rest/errors.py``) and the socket map these by class, walking the MRO.
 """
@@ -121,6 +123,12 @@ class PromptLimit(Conflict):
     code = "prompt_limit"
 
 
+class InvalidToken(DomainError):
+    """A mailed link's token (email verification, password reset) that is unknown, used, superseded or expired."""
+
+    code = "invalid_token"
+
+
 class RateLimited(DomainError):
     """Too many attempts; retry after ``retry_after_s`` seconds (whole, at least 1)."""
 
@@ -141,3 +149,12 @@ class CommentRequired(DomainError):
 
 class SpamDetected(DomainError):
     code = "spam_detected"
+
+
+class ContentBlocked(DomainError):
+    """Text that a ``block`` pattern of the content filter matched (docs/safety.md); ``details.field`` names it."""
+
+    code = "content_blocked"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} contains words that are not allowed here", {"field": field})

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from domain.background import cancel_and_wait
+from domain.events import wire
+from infra import metrics
 
 log = logging.getLogger("infra.redis_publisher")
 
@@ -34,6 +37,7 @@ class RedisPublisher:
 
     async def publish(self, channel: str, message: bytes) -> None:
         """Publish now; on failure keep the message for a retry in the background."""
+        message = _published(message)
         if self._pending:
             self._pending.append((channel, message))  # keep order behind what is waiting
             self._ensure_retrying()
@@ -41,10 +45,14 @@ class RedisPublisher:
         try:
             await self.redis.publish(channel, message)
         except (RedisError, OSError) as exc:
-            self.failures += 1
-            log.warning("publish failed (%s); will retry", type(exc).__name__)
+            self._failed(exc)
             self._pending.append((channel, message))
             self._ensure_retrying()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        metrics.redis_publish_retries.inc()
+        log.warning("publish failed (%s); will retry", type(exc).__name__)
 
     async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
         """Publish several messages in one round trip (falls back to the retry buffer)."""
@@ -52,14 +60,14 @@ class RedisPublisher:
             for channel, message in messages:
                 await self.publish(channel, message)
             return
+        messages = [(channel, _published(message)) for channel, message in messages]
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for channel, message in messages:
                     pipe.publish(channel, message)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
-            self.failures += 1
-            log.warning("publish failed (%s); will retry", type(exc).__name__)
+            self._failed(exc)
             self._pending.extend(messages)
             self._ensure_retrying()
 
@@ -81,3 +89,12 @@ class RedisPublisher:
     async def close(self) -> None:
         """Stop retrying (messages still buffered are recoverable by sync)."""
         await cancel_and_wait(self._retrying)
+
+
+_KINDS = {ord("D"): "durable", ord("E"): "ephemeral", ord("C"): "control"}
+
+
+def _published(message: bytes) -> bytes:
+    """Count a message by kind; durable ones are stamped with the publication time (the delivery lag's start)."""
+    metrics.events_published.labels(_KINDS.get(message[0], "other") if message else "other").inc()
+    return wire.stamped(message, time.time_ns() // 1_000_000)

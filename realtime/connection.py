@@ -32,7 +32,7 @@ from domain.errors import DomainError, RateLimited
 from domain.events import wire
 from domain.quoting import listed, quote
 from domain.wire.errors import ErrorBody
-from infra import log_context
+from infra import log_context, metrics
 from infra.validation_details import validation_details
 from realtime import frames
 from realtime.closecodes import ABUSE, INTERNAL_ERROR, SLOW_CONSUMER, TOKEN_EXPIRED
@@ -54,6 +54,7 @@ CLOSE_FRAME_WAIT_S = 30.0
 class Durable:
     seq: int
     frame: str
+    published_ms: int | None = None  # when the publisher sent it (the delivery lag's start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ class SyncJob:
 
 @dataclass(frozen=True, slots=True)
 class CatchUp:
-    pass
+    reason: str = "catchup"  # resume (last_seq at connect) or catchup (after a Redis resubscription)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +106,11 @@ class Connection:
         self._expiry: asyncio.TimerHandle | None = None
 
     # -- called by the hub and by handlers (never blocks) ------------------
-    def on_message(self, kind: wire.Kind, seq: int, payload: str) -> None:
+    def on_message(self, kind: wire.Kind, seq: int, payload: str, published_ms: int | None = None) -> None:
         if kind == "D":
-            self.push(Durable(seq, payload))
+            self.push(Durable(seq, payload, published_ms))
         elif kind == "E":
+            metrics.events_delivered.labels("ephemeral").inc()
             self.push(payload)
         else:
             self._control(payload)
@@ -121,6 +123,7 @@ class Connection:
         if self.close_code is not None:
             return
         if len(self.outbox) >= OUTBOX_LIMIT:
+            metrics.slow_consumer_closes.inc()
             self.close(SLOW_CONSUMER, "too slow to keep up; reconnect and sync")
             return
         self.outbox.append(item)
@@ -155,6 +158,8 @@ class Connection:
             self.close_after_pending(int(op.get("code", 4403)), str(op.get("reason", "closed")))
         elif op.get("op") == "revoke" and op.get("family") == str(self.principal.family_id):
             self.close_after_pending(TOKEN_EXPIRED, "signed out")
+        elif op.get("op") == "revoke_logins" and str(self.principal.family_id) not in op.get("keep", ()):
+            self.close_after_pending(TOKEN_EXPIRED, "signed out: the password changed")
 
     # -- token expiry ----------------------------------------------------------
     def set_principal(self, principal: Principal) -> None:
@@ -286,8 +291,11 @@ class Connection:
         started = time.perf_counter()
         try:
             code = await self._execute(command, ref, data)
+            seconds = time.perf_counter() - started
+            metrics.commands.labels(command.type, code or "ok").inc()
+            metrics.command_duration.labels(command.type).observe(seconds)
             if log.isEnabledFor(logging.DEBUG):
-                fields: dict[str, object] = {"duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                fields: dict[str, object] = {"duration_ms": round(seconds * 1000, 2),
                                              "outcome": "ok" if code is None else "error"}
                 if code is not None:
                     fields["error_code"] = code
@@ -327,7 +335,7 @@ class Connection:
             elif isinstance(item, SyncJob):
                 await self._sync(item)
             elif isinstance(item, CatchUp):
-                await self._send_stored(after=self.cursor)
+                await self._replay(item.reason, after=self.cursor)
             else:
                 self.close_code = (item.code, item.reason)
                 return
@@ -340,9 +348,18 @@ class Connection:
         if event.seq <= self.cursor:
             return
         if event.seq > self.cursor + 1:
-            await self._send_stored(after=self.cursor, up_to=event.seq - 1)
+            await self._replay("gap", after=self.cursor, up_to=event.seq - 1)
         await self._send(event.frame)
         self.cursor = event.seq
+        metrics.events_delivered.labels("durable").inc()
+        if event.published_ms is not None:
+            metrics.delivery_lag.observe(max(0.0, time.time() - event.published_ms / 1000))
+
+    async def _replay(self, reason: str, after: int, up_to: int | None = None) -> None:
+        """``_send_stored``, counted as a replay of ``reason``."""
+        last = await self._send_stored(after=after, up_to=up_to)
+        metrics.replays.labels(reason).inc()
+        metrics.replayed_events.labels(reason).inc(last - after)  # seqs are consecutive: no gap to count around
 
     async def _send_stored(self, after: int, up_to: int | None = None) -> int:
         """Send stored events after ``after`` (to ``up_to``) in order; return the last seq sent."""
@@ -359,7 +376,7 @@ class Connection:
 
     async def _sync(self, job: SyncJob) -> None:
         try:
-            await self._send_stored(after=job.after)
+            await self._replay("sync", after=job.after)
         except (SQLAlchemyError, OSError) as exc:  # e.g. PostgreSQL away: answer, keep the socket
             log.warning("sync replay failed (%s)", type(exc).__name__)
             await self._send(frames.reply_error(job.ref, {"code": "internal",

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.auth.service import AuthDeps
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
+from domain.safety.cache import WordCache
 from infra.typing_throttle import TypingThrottle
 
 if TYPE_CHECKING:  # these modules import this one for their own signatures
@@ -45,3 +46,4 @@ class RealtimeDeps:
     presence: Presence
     discovery: DiscoveryLive
     typing: TypingThrottle
+    content_filter: WordCache  # the word list of this node (docs/safety.md)

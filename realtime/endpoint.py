@@ -12,7 +12,7 @@ from domain.auth import service as auth
 from domain.errors import AccountSuspended, DomainError
 from domain.events import wire
 from domain.wire.events import Hello
-from infra import log_context
+from infra import log_context, metrics
 from infra.outages import is_unavailable
 from realtime import closecodes, frames
 from realtime.connection import CatchUp, Connection
@@ -65,6 +65,12 @@ async def _first_frame_auth(websocket: WebSocket) -> tuple[str, int | None] | No
     return token, _resume_position(frame.data.get("last_seq"))
 
 
+async def _refuse(websocket: WebSocket, code: int, reason: str = "") -> None:
+    """Close a socket that never got to ``hello``, counted by its close code."""
+    metrics.socket_connects.labels(str(code)).inc()
+    await websocket.close(code, reason)
+
+
 async def ws_endpoint(websocket: WebSocket) -> None:
     """The socket, with a dependency outage answered as "try again later" (1013) rather than an HTTP 500."""
     try:
@@ -75,13 +81,13 @@ async def ws_endpoint(websocket: WebSocket) -> None:
         log.warning("socket refused: dependency unavailable (%s)", type(exc).__name__)
         if websocket.client_state.name == "CONNECTING":
             await websocket.accept()
-        await websocket.close(closecodes.SLOW_CONSUMER, "service temporarily unavailable; reconnect shortly")
+        await _refuse(websocket, closecodes.SLOW_CONSUMER, "service temporarily unavailable; reconnect shortly")
 
 
 async def _ws_endpoint(websocket: WebSocket) -> None:
     res: RealtimeDeps = websocket.state.realtime
     if not origin_allowed(res.config, websocket.headers.get("origin")):
-        await websocket.close(closecodes.POLICY)  # before accept: the upgrade is refused with 403
+        await _refuse(websocket, closecodes.POLICY)  # before accept: the upgrade is refused with 403
         return
     principal: auth.Principal | None = None
     refusal: int | None = None
@@ -94,14 +100,14 @@ async def _ws_endpoint(websocket: WebSocket) -> None:
             refusal = _close_code_for(exc)
     await websocket.accept()
     if refusal is not None:
-        await websocket.close(refusal, "invalid token")
+        await _refuse(websocket, refusal, "invalid token")
         return
     resume = _resume_position(websocket.query_params.get("last_seq"))
     if principal is None:
         try:
             first = await _first_frame_auth(websocket)
         except TimeoutError:
-            await websocket.close(closecodes.AUTH_TIMEOUT, "no auth frame within 10 s")
+            await _refuse(websocket, closecodes.AUTH_TIMEOUT, "no auth frame within 10 s")
             return
         if first is None:
             return
@@ -109,10 +115,10 @@ async def _ws_endpoint(websocket: WebSocket) -> None:
         try:
             principal = await _authenticate(res, token) if token else None
         except DomainError as exc:
-            await websocket.close(_close_code_for(exc), "invalid token")
+            await _refuse(websocket, _close_code_for(exc), "invalid token")
             return
         if principal is None:
-            await websocket.close(closecodes.UNAUTHORIZED, "the first frame must be auth with a token")
+            await _refuse(websocket, closecodes.UNAUTHORIZED, "the first frame must be auth with a token")
             return
     await serve(websocket, res, principal, resume)
 
@@ -143,13 +149,19 @@ async def serve(websocket: WebSocket, res: RealtimeDeps, principal: auth.Princip
                         "last_seq": head, "heartbeat_s": res.config.heartbeat_s}
         await websocket.send_text(wire.frame("hello", hello))
         if conn.cursor < head:
-            conn.push(CatchUp())
+            conn.push(CatchUp("resume"))
         await res.presence.connected(conn)
         log.info("socket opened")
-        await conn.run()
+        metrics.socket_connects.labels("ok").inc()
+        metrics.sockets_open.inc()
+        try:
+            await conn.run()
+        finally:
+            metrics.sockets_open.dec()
     finally:
         await res.hub.leave(conn)
         await res.presence.disconnected(conn)
         res.discovery.forget(conn)  # its state points back at the connection: no reference cycle is left
         code = conn.close_code[0] if conn.close_code is not None else None
+        metrics.socket_closes.labels(str(code) if code is not None else "client").inc()
         log.info("socket closed (%s)", code or "by the client", extra={"close_code": code})

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from domain.wire import events as e
+from domain.wire import photo_review as pr
 from domain.wire.errors import ErrorBody
 from realtime.registry import REGISTRY
 
@@ -58,3 +59,9 @@ REGISTRY.event("moderation.warning", e.ModerationWarning, durable=True,
 REGISTRY.event("moderation.report", e.ModerationReport, durable=False,
                summary="Moderators: a report in the open queue (snapshot, then live).")
 REGISTRY.event("moderation.resolved", e.ModerationResolved, durable=False, summary="Moderators: a report was resolved.")
+REGISTRY.event("photo.rejected", pr.PhotoRejected, durable=True,
+               summary="A moderator rejected one of your photos: it is gone from your profile and every card.")
+REGISTRY.event("moderation.photo", pr.ModerationPhoto, durable=False,
+               summary="Moderators watching photo review: a new photo waits for review.")
+REGISTRY.event("moderation.photo_reviewed", pr.ModerationPhotoReviewed, durable=False,
+               summary="Moderators watching photo review: a photo was approved or rejected (it leaves the queue).")

@@ -1,7 +1,8 @@
 """The process's single Redis subscription, handing messages to local sockets.
 
 One dedicated Redis connection subscribes to the per-user channel of every
-user with a socket on this node, plus the moderators' channel and any
+user with a socket on this node, plus the moderators' two channels (the
+report queue and photo review) and any
 node-wide broadcast channel a feature registered with ``on_broadcast`` (the
 discovery channel, whose messages go to one callback per node). The listener
 hands each message to the matching sockets with a non-blocking push and
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -23,6 +25,7 @@ from redis.exceptions import RedisError
 
 from domain.background import cancel_and_wait
 from domain.events import wire
+from infra import metrics
 
 log = logging.getLogger("realtime.hub")
 
@@ -37,7 +40,7 @@ class Subscriber(Protocol):
 
     user_key: str
 
-    def on_message(self, kind: wire.Kind, seq: int, payload: str) -> None: ...
+    def on_message(self, kind: wire.Kind, seq: int, payload: str, published_ms: int | None) -> None: ...
     def on_resubscribed(self) -> None: ...
 
 
@@ -50,6 +53,8 @@ class Hub:
         self.moderators_channel = wire.moderators_channel(prefix)
         self._by_channel: dict[str, set[Subscriber]] = {}
         self._moderators: set[Subscriber] = set()
+        self.photo_reviewers_channel = wire.photo_reviewers_channel(prefix)
+        self._photo_reviewers: set[Subscriber] = set()
         self._broadcasts: dict[str, list[BroadcastCallback]] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._redis: aioredis.Redis | None = None
@@ -88,6 +93,7 @@ class Hub:
             members.add(sub)
             return
         self._by_channel[channel] = {sub}
+        metrics.users_online.set(len(self._by_channel))
         if not self.connected or self._pubsub is None:
             return  # subscribed on reconnect; the socket catches up then
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -101,6 +107,7 @@ class Hub:
     async def leave(self, sub: Subscriber) -> None:
         """Stop routing to ``sub``; unsubscribe when it was the user's last socket here."""
         self._moderators.discard(sub)
+        self._photo_reviewers.discard(sub)
         channel = self.channel_for(sub.user_key)
         members = self._by_channel.get(channel)
         if members is None:
@@ -109,6 +116,7 @@ class Hub:
         if members:
             return
         del self._by_channel[channel]
+        metrics.users_online.set(len(self._by_channel))
         if self.connected and self._pubsub is not None:
             try:
                 await self._pubsub.unsubscribe(channel)
@@ -118,6 +126,10 @@ class Hub:
     def join_moderators(self, sub: Subscriber) -> None:
         """Send the moderators' feed to ``sub``."""
         self._moderators.add(sub)
+
+    def join_photo_reviewers(self, sub: Subscriber) -> None:
+        """Send the photo review queue's feed to ``sub``."""
+        self._photo_reviewers.add(sub)
 
     def sockets_of(self, user_key: str) -> set[Subscriber]:
         return set(self._by_channel.get(self.channel_for(user_key), ()))
@@ -149,6 +161,7 @@ class Hub:
                 await self._connect()
                 if not first:
                     self.reconnects += 1
+                    metrics.redis_resubscribes.inc()
                     log.info("Redis subscription restored (%d channels); local sockets catch up",
                              len(self._by_channel))
                 # also on the first connect: sockets that joined while Redis was away may have missed events
@@ -171,7 +184,7 @@ class Hub:
     async def _connect(self) -> None:
         self._redis = self._redis_factory()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
-        channels = [self.moderators_channel, *self._broadcasts, *self._by_channel]
+        channels = [self.moderators_channel, self.photo_reviewers_channel, *self._broadcasts, *self._by_channel]
         # one SUBSCRIBE for everything; confirmations arrive in order, the last one means all are live
         await self._pubsub.subscribe(*channels)
         remaining = set(channels)
@@ -227,9 +240,17 @@ class Hub:
                 except Exception:
                     log.exception("broadcast callback for %s failed", channel)
             return
-        targets = self._moderators if channel == self.moderators_channel else self._by_channel.get(channel, ())
+        targets = self._members(channel)
+        published = wire.published_ms(data) if kind == "D" else None
         for sub in tuple(targets):
-            sub.on_message(kind, seq, payload)
+            sub.on_message(kind, seq, payload, published)
+
+    def _members(self, channel: str) -> AbstractSet[Subscriber]:
+        if channel == self.moderators_channel:
+            return self._moderators
+        if channel == self.photo_reviewers_channel:
+            return self._photo_reviewers
+        return self._by_channel.get(channel, frozenset())
 
     async def _disconnect(self) -> None:
         pubsub, redis = self._pubsub, self._redis

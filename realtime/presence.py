@@ -7,6 +7,11 @@ live socket anywhere and offline with their last; when a node dies its
 sockets simply stop being refreshed, and a sweeper (one node at a time, by a
 short Redis lock) turns those users offline once their entries expire.
 Presence events are ephemeral and go to the user's match partners.
+
+A user leaves the index when their last socket closes (atomically, by a small
+script), so the index counts the people online right now: ``online_count`` is
+one ZCOUNT (``moderation.stats``). Sockets of a dead node stay counted until
+they expire (at most ``ttl``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,15 @@ from domain.presence import partner_ids
 log = logging.getLogger("realtime.presence")
 
 REFRESH_CHUNK = 200  # users per refresh pipeline: each one blocks the loop for ~3 ms
+
+# KEYS: the user's sockets, the index; ARGV: the closing socket, now, the user. Returns the sockets left.
+_DISCONNECT_LUA = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local left = redis.call('ZCARD', KEYS[1])
+if left == 0 then redis.call('ZREM', KEYS[2], ARGV[3]) end
+return left
+"""
 
 
 class Socket(Protocol):
@@ -53,6 +67,7 @@ class Presence:
         self.node = uuid.uuid4().hex[:12]
         self._local: dict[str, set[str]] = {}  # user id -> session ids on this node
         self._task: asyncio.Task[None] | None = None
+        self._disconnect = redis.register_script(_DISCONNECT_LUA)
 
     def _key(self, user: str) -> str:
         return f"{self.prefix}pres:{user}"
@@ -94,16 +109,20 @@ class Presence:
             if not local:
                 del self._local[user]
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zrem(self._key(user), member)
-                pipe.zremrangebyscore(self._key(user), "-inf", time.time())
-                pipe.zcard(self._key(user))
-                _, _, count = await pipe.execute()
+            count = await self._disconnect(keys=[self._key(user), self._index], args=[member, time.time(), user])
         except (RedisError, OSError) as exc:
             log.warning("presence unavailable (%s)", type(exc).__name__)
             return
         if count == 0:
             await self._announce(user, online=False)
+
+    async def online_count(self) -> int | None:
+        """How many people have a live socket on any node (one ZCOUNT); None when Redis is unavailable."""
+        try:
+            return int(await self.redis.zcount(self._index, time.time(), "+inf"))
+        except (RedisError, OSError) as exc:
+            log.warning("presence unavailable (%s)", type(exc).__name__)
+            return None
 
     async def is_online(self, user: str) -> bool:
         """True if the user has a live socket on any node."""

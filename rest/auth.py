@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from domain.auth import service as auth
 from domain.photos.storage import MediaStorage
 from domain.profiles.service import get_me
+from domain.safety.screen import check, file_flags
 from domain.transaction import unit_of_work
 from domain.wire.http import Tokens
 from rest.body import read_json
@@ -19,7 +20,7 @@ from rest.schemas import LoginIn, RefreshIn, SignupIn
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def _tokens_body(session: AsyncSession, storage: MediaStorage, issued: auth.IssuedTokens) -> Tokens:
+async def tokens_body(session: AsyncSession, storage: MediaStorage, issued: auth.IssuedTokens) -> Tokens:
     """The token body with the caller's full own profile (the same ``user`` as ``me.get``)."""
     me = await get_me(session, storage, issued.user.id)
     return {
@@ -34,10 +35,12 @@ async def _tokens_body(session: AsyncSession, storage: MediaStorage, issued: aut
 async def signup(request: Request) -> Response:
     body = await read_json(request, SignupIn)
     res = deps(request)
+    flags = check(res.content_filter.words, {"display_name": body.display_name})  # content_blocked stores nothing
     async with unit_of_work(res.sessions) as session:
         issued = await auth.signup(session, res.auth, email=body.email, password=body.password,
                                    display_name=body.display_name, birthdate=body.birthdate)
-        reply = await _tokens_body(session, res.storage, issued)
+        await file_flags(session, res.events, issued.user.id, flags)
+        reply = await tokens_body(session, res.storage, issued)
     return JSONResponse(reply, status_code=201, headers=NO_STORE)
 
 
@@ -47,7 +50,7 @@ async def login(request: Request) -> Response:
     async with unit_of_work(res.sessions) as session:
         issued = await auth.login(session, res.auth, email=body.email, password=body.password,
                                   address=client_address(request, res.config.trusted_proxy_header))
-        reply = await _tokens_body(session, res.storage, issued)
+        reply = await tokens_body(session, res.storage, issued)
     return JSONResponse(reply, headers=NO_STORE)
 
 
@@ -56,7 +59,7 @@ async def refresh(request: Request) -> Response:
     res = deps(request)
     async with unit_of_work(res.sessions) as session:
         issued = await auth.refresh(session, res.auth, body.refresh_token)
-        reply = await _tokens_body(session, res.storage, issued)
+        reply = await tokens_body(session, res.storage, issued)
     return JSONResponse(reply, headers=NO_STORE)
 
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from domain.auth.reset_requests import ResetRequests
 from domain.auth.service import AuthDeps
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
+from domain.safety.cache import WordCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +40,5 @@ class RestDeps:
     events: EventLog
     engine: AsyncEngine  # the health check's database probe
     redis: aioredis.Redis  # the health check's Redis probe
+    resets: ResetRequests  # password/forgot hands its requests to this process's worker
+    content_filter: WordCache  # signup checks the display name against the word list

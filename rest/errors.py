@@ -29,9 +29,11 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     e.Forbidden: 403,
     e.NotFound: 404,
     e.Conflict: 409,
+    e.InvalidToken: 400,
     e.RateLimited: 429,
     e.DailyLimitReached: 429,
     e.CommentRequired: 422,
+    e.ContentBlocked: 422,
     e.SpamDetected: 422,
 }
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.wire.errors import ErrorEnvelope
+from domain.wire.export import AccountExport
 from domain.wire.http import Health, PhotoList, Tokens
 from domain.wire.objects import Photo
+from domain.wire.replies import Empty, UserReply
 from domain.wire.schemas import json_schemas
 from rest import schemas as s
 
@@ -39,6 +41,22 @@ OPERATIONS: tuple[Operation, ...] = (
               errors={401: "`unauthorized`, or `token_reused` (the whole login is revoked)"}),
     Operation("post", "/v1/auth/logout", "Revoke the login of a refresh token", 204, None, s.RefreshIn,
               errors={401: "`unauthorized`"}),
+    Operation("post", "/v1/auth/email/verify", "Verify my email address with the token of the verification mail",
+              200, UserReply, s.TokenIn, errors={400: "`invalid_token`: unknown, used, superseded or expired (48 h)"}),
+    Operation("post", "/v1/auth/email/resend", "Send a new verification mail (earlier links stop working)", 202,
+              Empty, auth=True, errors={429: "`rate_limited`: 3 an hour (Retry-After)"}),
+    Operation("post", "/v1/auth/password/forgot", "Mail a password reset link (the same answer for any email)", 202,
+              Empty, s.EmailIn),
+    Operation("post", "/v1/auth/password/reset", "Set a new password with the token of the reset mail", 200, Tokens,
+              s.ResetIn, errors={400: "`invalid_token`: unknown, used, superseded or expired (30 min)",
+                                 403: "`account_suspended`", 422: "`validation_error`: the password's rules"}),
+    Operation("post", "/v1/auth/password/change", "Change my password (every other login is signed out)", 200,
+              Tokens, s.ChangePasswordIn, auth=True,
+              errors={401: "`invalid_credentials`: the current password is wrong; or no valid access token",
+                      422: "`validation_error`: the new password's rules",
+                      429: "`rate_limited` after repeated failures, as login (Retry-After)"}),
+    Operation("get", "/v1/account/export", "Download everything stored about me (JSON attachment)", 200,
+              AccountExport, auth=True, errors={429: "`rate_limited`: one export an hour (Retry-After)"}),
     Operation("get", "/v1/profile/photos", "List my photos", 200, PhotoList, auth=True),
     Operation("post", "/v1/profile/photos", "Upload a photo (JPEG, PNG or WebP, at most 10 MiB)", 201,
               Photo, multipart=True, auth=True,

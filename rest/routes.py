@@ -8,7 +8,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from rest import auth, docs, health, media, photos
+from rest import auth, docs, email_verification, export, health, media, passwords, photos
 from rest.body import JSON_BODY_LIMIT, BodyLimit
 from rest.photos import MULTIPART_OVERHEAD
 
@@ -27,6 +27,12 @@ def rest_routes() -> list[BaseRoute]:
         _json("/v1/auth/login", auth.login, ["POST"]),
         _json("/v1/auth/refresh", auth.refresh, ["POST"]),
         _json("/v1/auth/logout", auth.logout, ["POST"]),
+        _json("/v1/auth/email/verify", email_verification.verify, ["POST"]),
+        _json("/v1/auth/email/resend", email_verification.resend, ["POST"]),
+        _json("/v1/auth/password/forgot", passwords.forgot, ["POST"]),
+        _json("/v1/auth/password/reset", passwords.reset, ["POST"]),
+        _json("/v1/auth/password/change", passwords.change, ["POST"]),
+        Route("/v1/account/export", export.export, methods=["GET"]),
         Route("/v1/profile/photos", photos.list_photos, methods=["GET"]),
         Route("/v1/profile/photos", photos.upload_photo, methods=["POST"],
               middleware=[Middleware(BodyLimit, max_bytes=PHOTO_BODY_LIMIT)]),

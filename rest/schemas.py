@@ -29,3 +29,21 @@ class LoginIn(Strict):
 
 class RefreshIn(Strict):
     refresh_token: str = Field(max_length=4096)
+
+
+class TokenIn(Strict):
+    token: str = Field(max_length=200, description="the token from the verification mail's link (`#token=…`)")
+
+
+class EmailIn(Strict):
+    email: str = Field(max_length=254, examples=["ada@example.com"])
+
+
+class ResetIn(Strict):
+    token: str = Field(max_length=200, description="the token from the reset mail's link (`#token=…`)")
+    password: str = Field(description="the new password: 8 to 128 characters, as at signup")
+
+
+class ChangePasswordIn(Strict):
+    current_password: str = Field(max_length=1000)
+    new_password: str = Field(description="8 to 128 characters, as at signup")

@@ -116,3 +116,51 @@ def test_the_image_and_the_wheel_hold_no_benchmark_or_client_code() -> None:
     assert not [p for p in packages if p.startswith(("bench", "clients", "delete_client"))]
     assert not re.search(r"^(COPY|ADD) (\. |bench\b|clients\b)", dockerfile, re.M)
     assert not (ROOT / "delete_api" / "bench").exists()
+
+
+def _metric_names() -> set[str]:
+    """Every series name the server exports (histograms and counters with their suffixes)."""
+    from prometheus_client import Counter, Gauge, Histogram
+
+    from infra import metrics
+
+    names: set[str] = set()
+    for metric in vars(metrics).values():
+        if isinstance(metric, Histogram):
+            names |= {f"{metric._name}_{suffix}" for suffix in ("bucket", "count", "sum")}
+        elif isinstance(metric, Counter):
+            names.add(f"{metric._name}_total")
+        elif isinstance(metric, Gauge):
+            names.add(metric._name)
+    return names
+
+
+def test_compose_runs_prometheus_and_grafana_provisioned_with_our_files() -> None:
+    """Prometheus scrapes the app's METRICS_PORT; Grafana gets the data source and the dashboard from deploy/."""
+    services = compose()["services"]
+    port = services["app"]["environment"]["METRICS_PORT"]
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())["scrape_configs"][0]
+    assert scrape["static_configs"][0]["targets"] == [f"app:{port}"] and scrape["metrics_path"] == "/metrics"
+    for service in ("prometheus", "grafana"):
+        for volume in services[service]["volumes"]:
+            source = volume.split(":")[0]
+            assert (ROOT / source).exists(), f"{service} mounts {source}, which does not exist"
+    assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in services["prometheus"]["volumes"]
+    provider = yaml.safe_load((ROOT / "deploy/grafana/provisioning/dashboards/delete.yml").read_text())
+    mounted = {v.split(":")[1] for v in services["grafana"]["volumes"]}
+    assert any(m.startswith(provider["providers"][0]["options"]["path"]) for m in mounted)
+    source = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
+    assert urlsplit(source["datasources"][0]["url"]).hostname == "prometheus"
+
+
+def test_the_dashboard_queries_only_series_the_server_exports() -> None:
+    """Every metric a Grafana panel asks for exists in infra/metrics.py (a renamed series fails here)."""
+    dashboard = json.loads((ROOT / "deploy/grafana/delete.json").read_text())
+    exported = _metric_names()
+    titles = [panel["title"] for panel in dashboard["panels"]]
+    assert {"Online", "Command p99 by type", "Durable event delivery lag", "Errors", "Redis health",
+            "PostgreSQL pool"} <= set(titles)
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            used = set(re.findall(r"\bdelete_[a-z_]+", target["expr"]))
+            assert used and used <= exported, (panel["title"], used - exported)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import (
+    AccountToken,
     DailyLikeCount,
     Pass,
     Photo,
@@ -33,8 +34,9 @@ async def remove_photos(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
 
 
 async def remove_profile_content(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Prompts, quiz, traits, badges, the user's own passes and like counters, and the user's event inbox."""
-    for model in (PromptAnswer, QuizResponse, UserTrait, UserBadge, DailyLikeCount):
+    """Prompts, quiz, traits, badges, the user's own passes and like counters, the user's event inbox and mailed
+    link tokens (verification, reset)."""
+    for model in (PromptAnswer, QuizResponse, UserTrait, UserBadge, DailyLikeCount, AccountToken):
         await session.execute(delete(model).where(model.user_id == user_id))
     await session.execute(delete(Pass).where(Pass.passer_id == user_id))
     await session.execute(delete(UserEvent).where(UserEvent.user_id == user_id))

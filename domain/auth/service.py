@@ -13,9 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.auth import repository as repo
 from domain.auth import tokens
+from domain.auth.account_mail import AccountMail
 from domain.auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordHasher
+from domain.auth.verification import send_verification
 from domain.errors import AccountSuspended, InvalidCredentials, TokenReused, Unauthorized, ValidationFailed
 from domain.events.log import EventLog
+from domain.mail.outbox import check_address
 from domain.models import User
 from domain.profiles.age import ADULT_AGE, age_on
 from domain.text.names import check_display_name, clean_display_name
@@ -45,6 +48,7 @@ class AuthDeps:
     tokens: tokens.TokenConfig
     throttle: LoginGuard
     events: EventLog | None = None  # tells open sockets of a revoked login to close
+    mail: AccountMail | None = None  # the account mails (verification, reset); None in command-line tools
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,32 @@ def _token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def password_problem(password: str) -> str | None:
+    """Why ``password`` is not acceptable (signup, reset and change share the rule), or None."""
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        return f"must be {MIN_LENGTH} to {MAX_LENGTH} characters"
+    return None
+
+
+def _email_problem(email: str) -> str | None:
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        return "must be a valid email address"
+    try:
+        check_address(email)  # the verification mail must be able to go there
+    except ValueError:
+        return "must be a plain email address"
+    return None
+
+
 def validate_signup(email: str, password: str, display_name: str, birthdate: date, today: date) -> dict[str, str]:
     """Return ``{field: reason}`` for every rule the signup input breaks (empty when valid)."""
     problems: dict[str, str] = {}
-    if len(email) > 254 or not EMAIL_RE.match(email):
-        problems["email"] = "must be a valid email address"
-    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        problems["password"] = f"must be {MIN_LENGTH} to {MAX_LENGTH} characters"
+    email_problem = _email_problem(email)
+    if email_problem:
+        problems["email"] = email_problem
+    pw_problem = password_problem(password)
+    if pw_problem:
+        problems["password"] = pw_problem
     name_problem, _ = check_display_name(display_name)  # the same rule as me.update (domain/text/names.py)
     if name_problem:
         problems["display_name"] = name_problem
@@ -90,7 +113,8 @@ def validate_signup(email: str, password: str, display_name: str, birthdate: dat
     return problems
 
 
-async def _issue(session: AsyncSession, deps: AuthDeps, user: User, family_id: uuid.UUID) -> IssuedTokens:
+async def issue_tokens(session: AsyncSession, deps: AuthDeps, user: User, family_id: uuid.UUID) -> IssuedTokens:
+    """A fresh access/refresh pair of login ``family_id``; the refresh token is stored as its hash."""
     access, _ = tokens.issue(deps.tokens, "access", user.id, family_id)
     refresh, claims = tokens.issue(deps.tokens, "refresh", user.id, family_id)
     await repo.store_refresh_token(session, claims.jti, family_id, _token_hash(refresh), claims.expires_at)
@@ -100,7 +124,7 @@ async def _issue(session: AsyncSession, deps: AuthDeps, user: User, family_id: u
 
 async def signup(session: AsyncSession, deps: AuthDeps, *, email: str, password: str, display_name: str,
                  birthdate: date, today: date | None = None) -> IssuedTokens:
-    """Create an adult's account and log them in."""
+    """Create an adult's account, mail the verification link (same transaction) and log them in."""
     email = email.strip()
     display_name = clean_display_name(display_name)
     problems = validate_signup(email, password, display_name, birthdate, today or datetime.now(UTC).date())
@@ -109,8 +133,9 @@ async def signup(session: AsyncSession, deps: AuthDeps, *, email: str, password:
     password_hash = await deps.hasher.hash(password)
     user = await repo.insert_user(session, {"email": email, "password_hash": password_hash,
                                             "display_name": display_name, "birthdate": birthdate})
+    await send_verification(session, deps.mail, user, requested=False)
     family_id = await repo.create_family(session, user.id)
-    return await _issue(session, deps, user, family_id)
+    return await issue_tokens(session, deps, user, family_id)
 
 
 def effective_status(user: User, now: datetime) -> AccountStatus:
@@ -147,7 +172,7 @@ async def login(session: AsyncSession, deps: AuthDeps, *, email: str, password: 
         user.suspended_until = None
     user.last_active_at = now
     family_id = await repo.create_family(session, user.id)
-    return await _issue(session, deps, user, family_id)
+    return await issue_tokens(session, deps, user, family_id)
 
 
 async def refresh(session: AsyncSession, deps: AuthDeps, refresh_token: str) -> IssuedTokens:
@@ -161,7 +186,7 @@ async def refresh(session: AsyncSession, deps: AuthDeps, refresh_token: str) -> 
             raise TokenReused("refresh token was already used; every session of this login is signed out")
         raise Unauthorized("invalid token")
     user = await _live_user(session, claims)
-    return await _issue(session, deps, user, claims.family_id)
+    return await issue_tokens(session, deps, user, claims.family_id)
 
 
 async def logout(session: AsyncSession, deps: AuthDeps, refresh_token: str) -> None:

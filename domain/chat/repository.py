@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Select, Uuid, and_, bindparam, exists, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, Select, Text, Uuid, and_, bindparam, exists, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Block, Match, MatchRead, Message, table
@@ -26,6 +26,7 @@ class MatchRow:
     user_b: uuid.UUID
     state: str
     blocked: bool  # either member blocked the other (read with the row, see ``member_match``)
+    matched_at: datetime  # contact shielding applies during a match's first 24 hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class StoredMessage:
     body: str
     client_msg_id: str
     created_at: datetime
+    safety: list[str]  # contact shielding flags, sorted (``domain/safety/shielding.py``)
 
 
 # The statements are built once, with bound parameters, on the tables rather than the mapped classes:
@@ -50,11 +52,11 @@ class StoredMessage:
 _matches, _messages, _blocks, _reads = table(Match), table(Message), table(Block), table(MatchRead)
 _match, _message, _block, _read = _matches.c, _messages.c, _blocks.c, _reads.c
 _MESSAGE_COLUMNS = (_message.id, _message.match_id, _message.sender_id, _message.body, _message.client_msg_id,
-                    _message.created_at)
+                    _message.created_at, _message.safety)
 _MATCH_ID, _USER_ID = bindparam("match_id", type_=Uuid), bindparam("user_id", type_=Uuid)
 _BLOCKED = exists().where(or_(and_(_block.blocker_id == _match.user_a, _block.blocked_id == _match.user_b),
                               and_(_block.blocker_id == _match.user_b, _block.blocked_id == _match.user_a)))
-_MEMBER_MATCH = select(_match.id, _match.user_a, _match.user_b, _match.state, _BLOCKED).where(
+_MEMBER_MATCH = select(_match.id, _match.user_a, _match.user_b, _match.state, _BLOCKED, _match.matched_at).where(
     _match.id == _MATCH_ID, or_(_match.user_a == _USER_ID, _match.user_b == _USER_ID))
 _MEMBER_MATCH_LOCKED: dict[Lock, Select[Any]] = {
     None: _MEMBER_MATCH,
@@ -66,7 +68,7 @@ _OWN_MESSAGE = select(*_MESSAGE_COLUMNS).where(_message.sender_id == bindparam("
 _STORED = (insert(_messages)
            .values(id=bindparam("p_id"), match_id=bindparam("p_match"), sender_id=bindparam("p_sender"),
                    body=bindparam("p_body"), client_msg_id=bindparam("p_client_msg_id"),
-                   created_at=func.clock_timestamp())
+                   created_at=func.clock_timestamp(), safety=bindparam("p_safety", type_=ARRAY(Text)))
            .on_conflict_do_nothing(index_elements=[_message.sender_id, _message.client_msg_id])
            .returning(*_MESSAGE_COLUMNS)).cte("stored")
 _TOUCHED = (update(_matches).where(_match.id == _STORED.c.match_id)
@@ -112,7 +114,7 @@ async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid
     """
     params = {"match_id": match_id, "user_id": user_id}
     row = (await session.execute(_MEMBER_MATCH_LOCKED[lock], params)).one_or_none()
-    return None if row is None else MatchRow(row[0], row[1], row[2], row[3], bool(row[4]))
+    return None if row is None else MatchRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
 
 async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id: str) -> StoredMessage | None:
@@ -123,7 +125,7 @@ async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id
 
 
 async def insert_message(session: AsyncSession, match_id: uuid.UUID, sender_id: uuid.UUID, body: str,
-                         client_msg_id: str) -> StoredMessage | None:
+                         client_msg_id: str, safety: Sequence[str] = ()) -> StoredMessage | None:
     """Store a message and make it the match's latest; None when ``(sender_id, client_msg_id)`` already exists
     (a concurrent retry won). One round trip.
 
@@ -132,7 +134,7 @@ async def insert_message(session: AsyncSession, match_id: uuid.UUID, sender_id: 
     match's ``last_message_at`` never moves back.
     """
     params = {"p_id": uuid.uuid4(), "p_match": match_id, "p_sender": sender_id, "p_body": body,
-              "p_client_msg_id": client_msg_id}
+              "p_client_msg_id": client_msg_id, "p_safety": list(safety)}
     row = (await session.execute(_INSERT_MESSAGE, params)).one_or_none()
     return None if row is None else _stored_message(row)
 

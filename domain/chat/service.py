@@ -9,7 +9,8 @@ once, also on sockets that are already open.
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Protocol, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +19,17 @@ from domain.chat import rules
 from domain.chat.repository import Lock, MatchRow, StoredMessage
 from domain.errors import NotFound
 from domain.events.log import EventLog
+from domain.safety import screen, shielding
+from domain.safety.patterns import WordList
 from domain.social import matches
+from domain.wire.enums import SafetyFlag
 from domain.wire.events import MessageCreated, MessageRead, Typing
 from domain.wire.objects import Message
 from domain.wire.replies import Empty, HistoryReply, SendReply
 from domain.wire.scalars import rfc3339
+
+NO_WORDS = WordList()
+SAFETY_FLAGS: tuple[SafetyFlag, ...] = get_args(SafetyFlag)
 
 
 def message_view(message: StoredMessage) -> Message:
@@ -34,6 +41,7 @@ def message_view(message: StoredMessage) -> Message:
         "body": message.body,
         "client_msg_id": message.client_msg_id,
         "created_at": rfc3339(message.created_at),
+        "safety": sorted(flag for flag in SAFETY_FLAGS if flag in message.safety),
     }
 
 
@@ -57,8 +65,12 @@ async def _open_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.
 
 
 async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, match_id: uuid.UUID,
-               body: str, client_msg_id: str) -> SendReply:
-    """Store a message once per ``client_msg_id`` and tell both members' devices; a retry returns the same one."""
+               body: str, client_msg_id: str, words: WordList = NO_WORDS) -> SendReply:
+    """Store a message once per ``client_msg_id`` and tell both members' devices; a retry returns the same one.
+
+    A new message is checked against the content filter's ``words`` (``content_blocked`` stores nothing) and
+    carries contact shielding's ``safety`` flags in the match's first 24 hours (docs/safety.md).
+    """
     rules.check_body(body)
     rules.check_client_msg_id(client_msg_id)
     # the match lock serialises senders of this match (and holds off unmatch/block) until commit
@@ -66,7 +78,7 @@ async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, ma
     stored = await repo.own_message(session, sender_id, client_msg_id)
     if stored is None:
         _ensure_open(sender_id, match)
-        stored = await repo.insert_message(session, match_id, sender_id, body, client_msg_id)
+        stored = await _store_new(session, events, match, sender_id, body, client_msg_id, words)
         if stored is not None:
             await _announce(session, events, match, stored)
             return {"message": message_view(stored)}
@@ -77,6 +89,19 @@ async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, ma
     # a retry: the stored message as it was, no second event (even if the match closed since)
     rules.check_retry(stored.match_id, stored.body, match_id, body)
     return {"message": message_view(stored)}
+
+
+async def _store_new(session: AsyncSession, events: EventLog, match: MatchRow, sender_id: uuid.UUID, body: str,
+                     client_msg_id: str, words: WordList) -> StoredMessage | None:
+    """Screen and store a new message (None if the key was taken meanwhile); file what the filters found."""
+    hits = screen.check(words, {"body": body})
+    safety = shielding.flags_for(body, match.matched_at, datetime.now(UTC))
+    stored = await repo.insert_message(session, match.id, sender_id, body, client_msg_id, safety)
+    if stored is not None:
+        await screen.file_flags(session, events, sender_id, hits)
+        if stored.safety:
+            await shielding.watch_sender(session, events, sender_id)
+    return stored
 
 
 async def _announce(session: AsyncSession, events: EventLog, match: MatchRow, message: StoredMessage) -> None:

@@ -84,6 +84,11 @@ class EventLog:
         await self.publisher.publish(wire.moderators_channel(self.prefix),
                                      wire.ephemeral(wire.frame(event_type, data)))
 
+    async def to_photo_reviewers(self, event_type: str, data: Mapping[str, Any]) -> None:
+        """Publish an ephemeral event to every moderator watching the photo review queue."""
+        await self.publisher.publish(wire.photo_reviewers_channel(self.prefix),
+                                     wire.ephemeral(wire.frame(event_type, data)))
+
     async def control(self, user_id: uuid.UUID, op: str, **fields: Any) -> None:
         """Tell every node holding sockets of ``user_id`` to act on them (close, revoke a login)."""
         await self.publisher.publish(self.channel(user_id), wire.control(op, **fields))

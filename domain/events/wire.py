@@ -3,9 +3,11 @@
 Routing scheme: every user has a channel ``{prefix}u:{user_id}``. A node
 subscribes to it while it holds at least one socket of that user, so a
 PUBLISH reaches exactly the nodes that need it. Moderators share
-``{prefix}moderators``. A message is one of:
+``{prefix}moderators`` (the report queue) and ``{prefix}moderators:photos`` (photo review). A message is one of:
 
     D<seq> <frame>   a durable event; <frame> is the exact JSON frame the client receives
+                     (``D<seq>@<ms>`` once published: the publisher stamps the publication time, Unix ms,
+                     from which the receiving node measures the delivery lag)
     E <frame>        an ephemeral event (typing, presence, discovery, moderation feed)
     C <json>         a control instruction for the user's sockets (close, revoke a login)
 
@@ -30,6 +32,11 @@ def user_channel(prefix: str, user_id: uuid.UUID | str) -> str:
 def moderators_channel(prefix: str) -> str:
     """The channel every moderator dashboard listens to."""
     return f"{prefix}moderators"
+
+
+def photo_reviewers_channel(prefix: str) -> str:
+    """The channel of the photo review queue (``moderation.photos.subscribe``)."""
+    return f"{prefix}moderators:photos"
 
 
 def dumps(value: Any) -> str:
@@ -71,12 +78,27 @@ def control(op: str, **fields: Any) -> bytes:
     return b"C " + dumps({"op": op, **fields}).encode()
 
 
+def stamped(message: bytes, at_ms: int) -> bytes:
+    """A durable message stamped with its publication time (others, and stamped ones, unchanged)."""
+    head, space, payload = message.partition(b" ")
+    if head[:1] != b"D" or b"@" in head:
+        return message
+    return head + b"@%d" % at_ms + space + payload
+
+
+def published_ms(message: bytes) -> int | None:
+    """The publication time stamped on a durable message (Unix ms), if any."""
+    head = message[:message.find(b" ")]
+    _, at, ms = head.partition(b"@")
+    return int(ms) if at and head[:1] == b"D" else None
+
+
 def decode(message: bytes) -> tuple[Kind, int, str]:
     """Split a message into (kind, seq or 0, payload text); raise ValueError if malformed."""
     head, _, payload = message.partition(b" ")
     kind = head[:1]
     if kind == b"D":
-        return "D", int(head[1:]), payload.decode()
+        return "D", int(head[1:].partition(b"@")[0]), payload.decode()
     if kind == b"E" and len(head) == 1:
         return "E", 0, payload.decode()
     if kind == b"C" and len(head) == 1:

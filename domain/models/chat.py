@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, created_at, uuid_pk
@@ -23,6 +23,8 @@ class Message(Base):
         UniqueConstraint("sender_id", "client_msg_id"),
         CheckConstraint(f"char_length(body) BETWEEN 1 AND {MAX_BODY_CHARS}", name="body_length"),
         CheckConstraint("char_length(client_msg_id) >= 1", name="client_msg_id_length"),
+        # contact shielding: a sender's flagged messages of the last day, counted per match (docs/safety.md)
+        Index("ix_messages_sender_shielded", "sender_id", "created_at", postgresql_where=text("safety <> '{}'")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -33,6 +35,8 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text, nullable=False)
     client_msg_id: Mapped[str] = mapped_column(String(MAX_CLIENT_MSG_ID_CHARS), nullable=False)
     created_at: Mapped[datetime] = created_at()
+    # contact shielding flags (link, email, phone, handle), sorted; empty outside a match's first 24 hours
+    safety: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default=text("'{}'"))
 
 
 # history, newest first, paged by keyset:
@@ -40,6 +44,8 @@ class Message(Base):
 # and the inbox of matches.list (unread count, newest message), index-only thanks to sender_id
 Index("ix_messages_match_history", Message.match_id, Message.created_at.desc(), Message.id,
       postgresql_include=["sender_id"])
+# moderation.stats: messages today, an index-only range count (migration 0011)
+Index("ix_messages_created_at", Message.created_at)
 
 
 class MatchRead(Base):

@@ -11,12 +11,16 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, created_at, uuid_pk
-from domain.wire.enums import ActionKind, ReportReason, Resolution
+from domain.wire.enums import ActionKind, Resolution, StoredReportReason
 
-REPORT_REASONS = ("fake_profile", "inappropriate_content", "harassment", "spam", "underage", "other")
+REPORT_REASONS = ("fake_profile", "inappropriate_content", "harassment", "spam", "underage", "other")  # users'
+AUTO_FLAG = "auto_flag"  # a report the content filter or contact shielding filed, with no reporter
+STORED_REPORT_REASONS = (*REPORT_REASONS, AUTO_FLAG)
 REPORT_STATUSES = ("open", "resolved")
 RESOLUTIONS = ("dismiss", "warn", "suspend", "ban")
-ACTIONS = (*RESOLUTIONS, "remove_photo", "remove_prompt")
+ACTS = ("warn", "suspend", "ban", "reinstate")  # moderation.act (migration 0011 adds reinstate)
+ACTIONS = (*RESOLUTIONS, "remove_photo", "remove_prompt", "reinstate",
+           "approve_photo", "reject_photo")  # photo review (migration 0010)
 MAX_DETAILS_CHARS = 1000
 MAX_NOTE_CHARS = 2000
 MAX_SUSPENSION_DAYS = 3650
@@ -28,7 +32,8 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         CheckConstraint("reporter_id <> reported_id", name="not_self"),
-        CheckConstraint(f"reason IN {REPORT_REASONS}", name="reason"),
+        CheckConstraint(f"reason IN {STORED_REPORT_REASONS}", name="reason"),
+        CheckConstraint(f"reporter_id IS NOT NULL OR reason = '{AUTO_FLAG}'", name="automatic"),
         CheckConstraint(f"status IN {REPORT_STATUSES}", name="status"),
         CheckConstraint(f"resolution IS NULL OR resolution IN {RESOLUTIONS}", name="resolution"),
         CheckConstraint(f"char_length(details) <= {MAX_DETAILS_CHARS}", name="details_length"),
@@ -40,14 +45,17 @@ class Report(Base):
         Index("ix_reports_open_created", "created_at", postgresql_where=text("status = 'open'")),
         Index("ix_reports_reported_created", "reported_id", "created_at"),
         Index("ix_reports_reporter_created", "reporter_id", "created_at"),  # the queue's reporter signals
+        # moderation.stats: reports resolved in the last 7 days, index-only (migration 0011)
+        Index("ix_reports_resolved_at", "resolved_at", postgresql_include=["created_at"],
+              postgresql_where=text("resolved_at IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    reporter_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    reporter_id: Mapped[uuid.UUID | None] = mapped_column(  # null: an automatic report (reason auto_flag)
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"))
     reported_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    reason: Mapped[ReportReason] = mapped_column(String(32), nullable=False)
+    reason: Mapped[StoredReportReason] = mapped_column(String(32), nullable=False)
     details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     status: Mapped[Literal["open", "resolved"]] = mapped_column(String(16), nullable=False, server_default="open")

@@ -89,6 +89,7 @@ class Match(Base):
         # WHERE state = 'active' AND coalesce(last_message_at, matched_at) < now() - interval '7 days'
         Index("ix_matches_active_idle", text("coalesce(last_message_at, matched_at)"),
               postgresql_where=text("state = 'active'")),
+        Index("ix_matches_matched_at", "matched_at"),  # moderation.stats: matches today (migration 0011)
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    cast,
     func,
     text,
 )
@@ -45,6 +47,7 @@ class User(Base):
         Index("ix_users_earth", text("earth_point(lat, lon)"), postgresql_using="gist",
               postgresql_where=text("lat IS NOT NULL")),
         Index("ix_users_status_active", "status", "last_active_at"),
+        Index("ix_users_created_at", "created_at"),  # moderation.stats: signups today (migration 0011)
         # discovery: discovery_box(...) @> discovery_point(...), one partial index per gender; see migration 0004
         *(Index(f"ix_users_discovery_{gender}", text("discovery_point(lat, lon, birthdate, age_min, age_max)"),
                 postgresql_using="gist",
@@ -81,8 +84,20 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                  server_default=func.now(), onupdate=func.now())
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # accounts (migration 0008, docs/accounts.md): the address was confirmed through a mailed link; when the
+    # password last changed (reset tokens issued before it no longer work); the last personal-data export
+    email_verified: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_export_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Copies for discovery's one-row-per-candidate query, kept by the triggers of migration 0004
     # on photos, prompt_answers and user_traits: never write them.
     photo_count: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
     prompt_count: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
     traits: Mapped[list[float] | None] = mapped_column(Vector(6))
+
+
+# moderation.search: case-insensitive prefixes as index ranges in character order (migration 0011)
+Index("ix_users_email_prefix", func.lower(cast(User.email, Text)).label("email_lower"),
+      postgresql_ops={"email_lower": "text_pattern_ops"})
+Index("ix_users_name_prefix", func.lower(User.display_name).label("name_lower"), User.id,
+      postgresql_ops={"name_lower": "text_pattern_ops"})

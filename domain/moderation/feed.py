@@ -10,7 +10,10 @@ suspended_until}`` and ``signals``:
   has reported, and of those how many reports were dismissed.
 
 Reporting the same person twice counts once: the queue shows one entry per
-(reporter, reported) pair, the newest open report of the pair.
+(reporter, reported) pair, the newest open report of the pair. Automatic reports
+(reason ``auto_flag``, no reporter: the content filter and contact shielding) are
+one pair per reported person; their reporter signals are null, and they count
+no one in ``distinct_reporters_7d``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.moderation import repository as repo
 from domain.moderation.rules import current_status
-from domain.wire.moderation import QueueEntry, SubscribeReply
+from domain.wire.moderation import QueueEntry, Signals, SubscribeReply
 from domain.wire.scalars import rfc3339
 
 SNAPSHOT_LIMIT = 500
@@ -33,7 +36,7 @@ def _entry(row: Any, now: datetime) -> QueueEntry:
     status = current_status(row.reported_status, row.reported_until, now)
     return {
         "id": str(row.id),
-        "reporter_id": str(row.reporter_id),
+        "reporter_id": str(row.reporter_id) if row.reporter_id is not None else None,
         "reported_id": str(row.reported_id),
         "reason": row.reason,
         "details": row.details,
@@ -44,12 +47,18 @@ def _entry(row: Any, now: datetime) -> QueueEntry:
             "status": status,
             "suspended_until": rfc3339(row.reported_until) if status == "suspended" else None,
         },
-        "signals": {
-            "distinct_reporters_7d": int(row.distinct_reporters_7d),
-            "reporter_account_age_days": max(0, (now - row.reporter_created_at).days),
-            "reporter_reports_made": int(row.reporter_reports_made),
-            "reporter_reports_dismissed": int(row.reporter_reports_dismissed),
-        },
+        "signals": _signals(row, now),
+    }
+
+
+def _signals(row: Any, now: datetime) -> Signals:
+    """The triage signals; those about the reporter are null for an automatic report (it has none)."""
+    automatic = row.reporter_id is None
+    return {
+        "distinct_reporters_7d": int(row.distinct_reporters_7d),
+        "reporter_account_age_days": None if automatic else max(0, (now - row.reporter_created_at).days),
+        "reporter_reports_made": None if automatic else int(row.reporter_reports_made),
+        "reporter_reports_dismissed": None if automatic else int(row.reporter_reports_dismissed),
     }
 
 

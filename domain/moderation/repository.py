@@ -37,7 +37,7 @@ SELECT p.id, p.reporter_id, p.reported_id, p.reason, p.details, p.created_at,
          WHERE x.reporter_id = p.reporter_id AND x.resolution = 'dismiss') AS reporter_reports_dismissed
 FROM page p
 JOIN users t ON t.id = p.reported_id
-JOIN users rep ON rep.id = p.reporter_id
+LEFT JOIN users rep ON rep.id = p.reporter_id  -- no reporter: an automatic report
 ORDER BY p.created_at DESC, p.id DESC
 """
 
@@ -73,19 +73,22 @@ async def queue_counts(session: AsyncSession) -> tuple[int, int]:
 
 # -- resolving -----------------------------------------------------------------------------------
 
-async def report_pair(session: AsyncSession, report_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """``(reporter_id, reported_id)`` of a report, or None."""
+async def report_pair(session: AsyncSession, report_id: uuid.UUID) -> tuple[uuid.UUID | None, uuid.UUID] | None:
+    """``(reporter_id, reported_id)`` of a report (reporter None: an automatic report), or None."""
     stmt = select(Report.reporter_id, Report.reported_id).where(Report.id == report_id)
     row = (await session.execute(stmt)).one_or_none()
     return (row[0], row[1]) if row is not None else None
 
 
-async def lock_pair_reports(session: AsyncSession, report_id: uuid.UUID, reporter_id: uuid.UUID,
+async def lock_pair_reports(session: AsyncSession, report_id: uuid.UUID, reporter_id: uuid.UUID | None,
                             reported_id: uuid.UUID) -> list[Report]:
-    """Lock ``report_id`` and every open report of the same pair, in id order (so two resolvers never deadlock)."""
+    """Lock ``report_id`` and every open report of the same pair, in id order (so two resolvers never deadlock).
+
+    The automatic reports about a person (no reporter) form one pair, as they form one queue entry.
+    """
     stmt = (
         select(Report)
-        .where(Report.reporter_id == reporter_id, Report.reported_id == reported_id,
+        .where(Report.reporter_id.is_not_distinct_from(reporter_id), Report.reported_id == reported_id,
                (Report.status == "open") | (Report.id == report_id))
         .order_by(Report.id)
         .with_for_update()

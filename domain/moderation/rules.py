@@ -9,6 +9,9 @@ account depends only on the action and the account's current status:
     suspend   suspended until max(now+days, until),  conflict              conflict
               account.suspended, close 4403
     ban       banned, account.suspended, close 4403  nothing (already)     conflict
+
+``moderation.act`` applies the same table without a report (dismiss excepted) and adds ``reinstate``
+(``lift``): suspended or banned → active; any other status → conflict.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from datetime import datetime, timedelta
 
 from domain.errors import Conflict, Forbidden, ValidationFailed
 from domain.models.moderation import MAX_NOTE_CHARS, MAX_SUSPENSION_DAYS, RESOLUTIONS
-from domain.wire.enums import AccountStatus
+from domain.wire.enums import AccountStatus, ReportReason
 
 WARNING_EVENT = "moderation.warning"
 SUSPENDED_EVENT = "account.suspended"
@@ -44,10 +47,11 @@ def check_note(note: str) -> str:
     return text
 
 
-def check_days(action: str, days: int | None) -> None:
-    """``days`` is required for a suspension (1 to ``MAX_SUSPENSION_DAYS``) and refused for anything else."""
-    if action not in RESOLUTIONS:
-        raise ValidationFailed.field("action", f"must be one of {', '.join(RESOLUTIONS)}")
+def check_days(action: str, days: int | None, actions: tuple[str, ...] = RESOLUTIONS) -> None:
+    """``action`` is one of ``actions``; ``days`` is required for a suspension (1 to ``MAX_SUSPENSION_DAYS``)
+    and refused for anything else."""
+    if action not in actions:
+        raise ValidationFailed.field("action", f"must be one of {', '.join(actions)}")
     if action == "suspend":
         if days is None:
             raise ValidationFailed.field("days", "is required to suspend")
@@ -55,6 +59,16 @@ def check_days(action: str, days: int | None) -> None:
             raise ValidationFailed.field("days", f"must be 1 to {MAX_SUSPENSION_DAYS}")
     elif days is not None:
         raise ValidationFailed.field("days", "is only allowed with suspend")
+
+
+def check_act_reason(action: str, reason: ReportReason | None) -> ReportReason:
+    """The category the user is told about a decision without a report (``other`` unless given);
+    ``reinstate`` tells the user nothing, so it takes none."""
+    if action == "reinstate":
+        if reason is not None:
+            raise ValidationFailed.field("reason", "is not used by reinstate")
+        return "other"
+    return reason or "other"
 
 
 def current_status(status: AccountStatus, suspended_until: datetime | None, now: datetime) -> AccountStatus:
@@ -68,6 +82,13 @@ def check_target(moderator_id: object, target_id: object) -> None:
     """A moderator never decides about their own account (nor a report about it)."""
     if moderator_id == target_id:
         raise Forbidden("moderators cannot act on their own account; ask another moderator")
+
+
+def lift(status: AccountStatus) -> Outcome:
+    """``reinstate``: a suspended or banned account becomes active; anything else has nothing to lift."""
+    if status not in ("suspended", "banned"):
+        raise Conflict(f"this account is {status}: there is no suspension or ban to lift")
+    return Outcome("active", None, None, lock_out=False)
 
 
 def outcome(action: str, status: AccountStatus, suspended_until: datetime | None, now: datetime,

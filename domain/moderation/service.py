@@ -14,32 +14,22 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.auth import repository as auth_repo
-from domain.errors import Conflict, Forbidden, NotFound
+from domain.errors import Conflict, NotFound
 from domain.events.log import EventLog
 from domain.moderation import feed, rules
 from domain.moderation import repository as repo
+from domain.moderation.access import require_moderator as require_moderator  # re-exported for the commands
+from domain.moderation.acting import account_state, apply_outcome
 from domain.moderation.view import account_view, action_view, block_view, report_view
 from domain.photos import service as photos
 from domain.photos.storage import MediaStorage
+from domain.safety.auto_reports import told_reason
 from domain.transaction import after_commit
 from domain.wire.enums import Resolution
-from domain.wire.events import AccountSuspendedNotice, ModerationResolved, ModerationWarning
+from domain.wire.events import ModerationResolved
 from domain.wire.moderation import DossierReply, RemoveReply, ResolveReply, SubscribeReply
-from domain.wire.scalars import rfc3339, rfc3339_or_none
 
 DOSSIER_LIMIT = 50
-CLOSE_SUSPENDED = 4403  # CONTRACT: a suspended or banned user's sockets close with 4403 (realtime/closecodes.py)
-
-
-async def require_moderator(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Refuse (``forbidden``) unless the account is, right now, an active moderator."""
-    account = await repo.account(session, user_id)
-    if account is None:
-        raise Forbidden("this needs the moderator role")
-    role, status, until = account
-    if role != "moderator" or rules.current_status(status, until, datetime.now(UTC)) != "active":
-        raise Forbidden("this needs the moderator role")
 
 
 async def subscribe(session: AsyncSession, moderator_id: uuid.UUID, start_feed: Callable[[], None]) -> SubscribeReply:
@@ -102,20 +92,7 @@ async def resolve(session: AsyncSession, events: EventLog, moderator_id: uuid.UU
     outcome = rules.outcome(action, status, user.suspended_until, now, days)
     resolved_ids = [r.id for r in group if r.status == "open"]
     await repo.resolve_reports(session, resolved_ids, moderator_id, action, note)
-    if outcome.lock_out:
-        await repo.set_status(session, user.id, outcome.status, outcome.suspended_until)
-        await auth_repo.revoke_all_families(session, user.id, outcome.status)
-    if outcome.notify == rules.WARNING_EVENT:
-        warning: ModerationWarning = {"reason": report.reason}
-        await events.append(session, user.id, rules.WARNING_EVENT, warning)
-    elif outcome.notify == rules.SUSPENDED_EVENT:
-        data: AccountSuspendedNotice = {"reason": report.reason}
-        if outcome.suspended_until is not None:
-            data["until"] = rfc3339(outcome.suspended_until)
-        await events.append(session, user.id, rules.SUSPENDED_EVENT, data)
-    if outcome.lock_out:  # queued behind the event above on the user's channel: it arrives first
-        events.control_after_commit(session, user.id, "close", code=CLOSE_SUSPENDED,
-                                    reason=f"account {outcome.status}")
+    await apply_outcome(session, events, user.id, outcome, told_reason(report.reason))
     audit = await repo.insert_action(session, moderator_id=moderator_id, target_user_id=reported_id,
                                      action=action, note=note, report_id=report_id, days=days)
     _announce_resolved(session, events, resolved_ids, action, moderator_id)
@@ -124,9 +101,7 @@ async def resolve(session: AsyncSession, events: EventLog, moderator_id: uuid.UU
         "report": report_view(report),
         "resolved_report_ids": [str(i) for i in resolved_ids],
         "action": action_view(audit),
-        "user": {"id": str(user.id), "status": outcome.status,
-                 "suspended_until": rfc3339_or_none(outcome.suspended_until) if outcome.status == "suspended"
-                 else None},
+        "user": account_state(user.id, outcome),
     }
 
 

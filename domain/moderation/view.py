@@ -15,7 +15,7 @@ def report_view(report: Report) -> ReportView:
     """A report with its resolution: the live feed's fields first, then status and outcome."""
     return {
         "id": str(report.id),
-        "reporter_id": str(report.reporter_id),
+        "reporter_id": str(report.reporter_id) if report.reporter_id else None,
         "reported_id": str(report.reported_id),
         "reason": report.reason,
         "details": report.details,
@@ -60,6 +60,7 @@ def account_view(user: User, now: datetime | None = None) -> AccountView:
         "age": age_on(user.birthdate, today),
         "bio": user.bio,
         "gender": user.gender,
+        "email_verified": user.email_verified,
         "role": user.role,
         "status": status,
         "suspended_until": rfc3339_or_none(user.suspended_until) if status == "suspended" else None,

@@ -1,4 +1,8 @@
-"""Profile photos: list, add (at most six), delete; files go to a ``MediaStorage``."""
+"""Profile photos: list, add (at most six), delete; files go to a ``MediaStorage``.
+
+A new photo is visible at once and enters the moderators' review queue (``pending``); a rejected one is
+left out of everything here (docs/moderation.md "Photo review").
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from domain.errors import NotFound, PhotoLimit
 from domain.events.log import EventLog
 from domain.models import Photo
 from domain.models.photos import MAX_PHOTOS
+from domain.moderation.photo_feed import announce_new
 from domain.photos import repository as repo
 from domain.photos.images import ProcessedPhoto
 from domain.photos.storage import MediaStorage, new_key
@@ -24,10 +29,17 @@ def photo_view(photo: Photo, storage: MediaStorage) -> wire.Photo:
         "id": str(photo.id),
         "url": storage.url(photo.storage_key),
         "thumb_url": storage.url(photo.thumb_key),
-        "position": photo.position,
+        "position": _placed(photo),
         "width": photo.width,
         "height": photo.height,
     }
+
+
+def _placed(photo: Photo) -> int:
+    """The position of a photo in its owner's order (only rejected photos have none, and they are never shown)."""
+    if photo.position is None:
+        raise ValueError(f"photo {photo.id} was rejected: it has no place to show")
+    return photo.position
 
 
 async def list_photos(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> list[wire.Photo]:
@@ -43,7 +55,8 @@ async def ensure_room(session: AsyncSession, user_id: uuid.UUID) -> None:
 
 async def add_photo(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID,
                     processed: ProcessedPhoto, events: EventLog | None = None) -> wire.Photo:
-    """Store an already processed photo as the user's last one (``events``: announce it to discovery)."""
+    """Store an already processed photo as the user's last one, pending review (``events``: announce it to
+    discovery and to the moderators watching the photo queue)."""
     await repo.lock_owner(session, user_id)
     count = await repo.count_for(session, user_id)
     if count >= MAX_PHOTOS:
@@ -61,6 +74,7 @@ async def add_photo(session: AsyncSession, storage: MediaStorage, user_id: uuid.
         raise
     if events is not None:
         profile_changed(session, events, user_id)
+        await announce_new(session, events, storage, photo)
     return photo_view(photo, storage)
 
 

@@ -34,7 +34,7 @@ ANSWER_MAX = MAX_ANSWER_CHARS
 EDITABLE = ("display_name", "bio", "gender", "interested_in", "age_min", "age_max", "max_distance_km", "location")
 READ_ONLY = ("id", "email", "birthdate", "age", "role", "status", "created_at", "updated_at", "last_active_at",
              "suspended_until", "deleted_at", "password", "password_hash", "photos", "prompts", "badges",
-             "quiz", "discoverable")
+             "quiz", "discoverable", "email_verified")
 NULLABLE = ("gender", "location")  # the profile shows these as null; null clears them
 MULTILINE = "\n\t"  # the only control characters a bio or prompt answer may hold
 BADGE_ORDER = {badge: i for i, t in enumerate(TRAITS) for badge in (t.low, t.high)}

@@ -22,6 +22,7 @@ def full_profile(user: User, *, photos: list[wire.Photo], prompts: list[wire.Pro
         "age": age_on(user.birthdate, today),
         "bio": user.bio,
         "gender": user.gender,
+        "email_verified": user.email_verified,
         "interested_in": list(user.interested_in or []),
         "age_min": user.age_min,
         "age_max": user.age_max,

@@ -113,12 +113,20 @@ def normalise_comment(text: str) -> str:
 
     "Hello  THERE friend", "h\u0435llo there friend" (Cyrillic e) and "HELL0 there friend" fold alike.
     """
+    text = fold_letters(text).translate(_LEETSPEAK)
+    return " ".join(text.split())
+
+
+def fold_letters(text: str) -> str:
+    """Case, compatibility forms, look-alike letters and accents folded; zero-width characters dropped.
+
+    The first half of ``normalise_comment``; the content filter (``domain/safety/normalise.py``) continues
+    from here with its own treatment of digits and separators.
+    """
     text = unicodedata.normalize("NFKC", text)  # full-width and compatibility forms to their plain letters
     text = text.translate(_CONFUSABLES).casefold()
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))  # accents, zero-widths
-    text = text.translate(_LEETSPEAK)
-    return " ".join(text.split())
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))  # accents, zero-widths
 
 
 def clean_comment(comment: str | None) -> str | None:

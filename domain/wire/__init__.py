@@ -10,6 +10,7 @@ a schema check; a key that may be absent is ``NotRequired``.
 - ``enums``: the contract's closed vocabularies (states, reasons, error codes).
 - ``objects``: user, card, photo, prompt, compatibility, match, message.
 - ``moderation``: reports, queue entries, the dossier, audit rows.
+- ``photo_review``: the photo review queue, its events and the review reply.
 - ``events``: the ``data`` of every server event.
 - ``replies``: the ``data`` of every command's success reply; ``errors``: the error body.
 """

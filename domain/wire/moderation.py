@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, with_config
 from typing_extensions import TypedDict
 
-from domain.wire.enums import AccountStatus, ActionKind, ReportReason, Resolution, Role
+from domain.wire.enums import AccountStatus, ActionKind, Resolution, Role, StoredReportReason
 from domain.wire.objects import Account, Photo, PromptAnswer
 from domain.wire.scalars import CLOSED, Timestamp, Uuid
 
@@ -17,9 +17,10 @@ class Report(TypedDict):
     """The fields every view of a report starts with."""
 
     id: Uuid
-    reporter_id: Uuid
+    reporter_id: Annotated[Uuid | None, Field(description="null for an automatic report (reason auto_flag, filed by "
+                                                          "the content filter or contact shielding)")]
     reported_id: Uuid
-    reason: ReportReason
+    reason: StoredReportReason
     details: str | None
     created_at: Timestamp
 
@@ -36,10 +37,12 @@ class Signals(TypedDict):
     """Triage signals of a queue entry (docs/moderation.md)."""
 
     distinct_reporters_7d: Annotated[int, Field(description="distinct people who reported this user in the "
-                                                            "last 7 days")]
-    reporter_account_age_days: int
-    reporter_reports_made: Annotated[int, Field(description="distinct people the reporter has reported")]
-    reporter_reports_dismissed: Annotated[int, Field(description="of those, how many the moderators dismissed")]
+                                                            "last 7 days (automatic reports count no one)")]
+    reporter_account_age_days: Annotated[int | None, Field(description="null for an automatic report")]
+    reporter_reports_made: Annotated[int | None, Field(description="distinct people the reporter has reported; "
+                                                                   "null for an automatic report")]
+    reporter_reports_dismissed: Annotated[int | None, Field(description="of those, how many the moderators "
+                                                                        "dismissed; null for an automatic report")]
 
 
 @with_config(CLOSED)
@@ -80,7 +83,7 @@ class ActionView(TypedDict):
     note: str
     days: int | None
     details: Annotated[dict[str, Any] | None, Field(description='{"photo_id"} or {"prompt_id", "answer"} for '
-                                                                "removals")]
+                                                                'removals; {"reason"} for moderation.act')]
     created_at: Timestamp
 
 
@@ -149,3 +152,49 @@ class ResolveReply(TypedDict):
 @with_config(CLOSED)
 class RemoveReply(TypedDict):
     action: ActionView
+
+
+# -- moderation.search, moderation.act, moderation.stats (issue 16 parts 4 and 5) --------------------------------
+
+@with_config(CLOSED)
+class FoundUser(TypedDict):
+    """One account found by ``moderation.search``; ``moderation.user`` gives its dossier."""
+
+    id: Uuid
+    email: str
+    display_name: str
+    status: Annotated[AccountStatus, Field(description="right now: a suspension whose time is over is active")]
+    role: Role
+    created_at: Timestamp
+    reports_received: Annotated[int, Field(description="every report ever made about this user, open or resolved")]
+
+
+@with_config(CLOSED)
+class SearchReply(TypedDict):
+    users: Annotated[list[FoundUser], Field(description="the exact id; or email-prefix matches (by email) then "
+                                                        "display-name-prefix matches (by name); at most 20")]
+
+
+@with_config(CLOSED)
+class ActReply(TypedDict):
+    """``moderation.act``: the audit row it wrote and the account afterwards."""
+
+    action: ActionView
+    user: AccountState
+
+
+@with_config(CLOSED)
+class StatsReply(TypedDict):
+    """``moderation.stats``: the live panel. "Today" starts at 00:00 UTC (docs/moderation.md)."""
+
+    online_users: Annotated[int | None, Field(description="people with a live socket on any node; null while "
+                                                          "presence (Redis) is unavailable")]
+    signups_today: Annotated[int, Field(description="accounts created since 00:00 UTC")]
+    matches_today: Annotated[int, Field(description="matches made since 00:00 UTC, whatever their state now")]
+    messages_today: Annotated[int, Field(description="messages sent since 00:00 UTC")]
+    open_reports: Annotated[int, Field(description="open queue entries (one per reporter and reported user), as "
+                                                   "moderation.subscribe's counts.open")]
+    photos_pending: Annotated[int, Field(description="photos waiting for review")]
+    median_resolution_s_7d: Annotated[float | None, Field(description="median seconds from a report to its "
+                                                                      "resolution, over reports resolved in the "
+                                                                      "last 7 days; null when none")]

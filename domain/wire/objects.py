@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, with_config
 from typing_extensions import TypedDict
 
-from domain.wire.enums import AccountStatus, Gender, MatchState, Role
+from domain.wire.enums import AccountStatus, Gender, MatchState, Role, SafetyFlag
 from domain.wire.scalars import CLOSED, Day, Timestamp, Uuid
 
 
@@ -77,6 +77,8 @@ class Account(TypedDict):
     age: int
     bio: str
     gender: Gender | None
+    email_verified: Annotated[bool, Field(description="the owner followed the link of the verification mail "
+                                                      "(docs/accounts.md)")]
 
 
 @with_config(CLOSED)
@@ -144,3 +146,6 @@ class Message(TypedDict):
     body: str
     client_msg_id: str
     created_at: Timestamp
+    safety: Annotated[list[SafetyFlag], Field(description="contact shielding: in a match's first 24 hours, what "
+                                                         "the body seems to share (sorted, each once; empty "
+                                                         "otherwise); apps show a warning (docs/safety.md)")]

@@ -1,3 +1,13 @@
 """Socket command handlers; importing this package registers them all."""
 
-from realtime.commands import chat, discovery, moderation, profile, session, social  # noqa: F401 - imported to register
+from realtime.commands import (  # noqa: F401 - imported to register
+    chat,
+    discovery,
+    moderation,
+    moderation_photos,
+    moderation_users,
+    moderation_words,
+    profile,
+    session,
+    social,
+)

@@ -43,7 +43,7 @@ class TypingIn(CommandInput):
 async def send(ctx: CommandContext, data: SendIn) -> r.SendReply:
     async with ctx.transaction() as session:
         return await chat.send(session, ctx.deps.events, ctx.principal.user_id, data.match_id,
-                               data.body, data.client_msg_id)
+                               data.body, data.client_msg_id, ctx.deps.content_filter.words)
 
 
 @REGISTRY.command("messages.history", HistoryIn, reply=r.HistoryReply,

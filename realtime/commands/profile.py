@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from domain.compatibility import service as compatibility
 from domain.profiles import rules
 from domain.profiles import service as profiles
+from domain.safety.screen import screen
 from domain.wire import replies as r
 from realtime.context import CommandContext
 from realtime.registry import REGISTRY, CommandInput, NoInput
@@ -83,6 +84,8 @@ async def me_get(ctx: CommandContext, data: NoInput) -> r.UserReply:
 @REGISTRY.command("me.update", UpdateIn, summary="Change any of your editable profile fields.", reply=r.UserReply)
 async def me_update(ctx: CommandContext, data: UpdateIn) -> r.UserReply:
     async with ctx.transaction() as session:
+        await screen(session, ctx.deps.events, ctx.deps.content_filter.words, ctx.principal.user_id,
+                     {"display_name": data.display_name, "bio": data.bio})
         return await profiles.update_me(session, ctx.deps.storage, ctx.deps.events,
                                         ctx.principal.user_id, data.model_dump(exclude_unset=True))
 
@@ -98,6 +101,8 @@ async def prompts_catalog(ctx: CommandContext, data: NoInput) -> r.CatalogReply:
                   reply=r.PromptsReply)
 async def prompts_answer(ctx: CommandContext, data: AnswerIn) -> r.PromptsReply:
     async with ctx.transaction() as session:
+        await screen(session, ctx.deps.events, ctx.deps.content_filter.words, ctx.principal.user_id,
+                     {"answer": data.answer})
         return await profiles.answer_prompt(session, ctx.principal.user_id, data.prompt_id, data.answer)
 
 

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from domain.accounts import deletion
 from domain.models.moderation import MAX_DETAILS_CHARS
+from domain.safety.screen import screen
 from domain.social import blocks, likes, matches, passes, reports, rules
 from domain.transaction import after_commit
 from domain.wire import replies as r
@@ -53,6 +54,7 @@ class ReportIn(CommandInput):
 async def like(ctx: CommandContext, data: LikeIn) -> r.LikeReply:
     deps = ctx.deps
     async with ctx.transaction() as session:
+        await screen(session, deps.events, deps.content_filter.words, ctx.principal.user_id, {"comment": data.comment})
         return await likes.like(session, deps.events, deps.storage, ctx.principal.user_id, data.user_id,
                                 data.comment)
 

@@ -13,8 +13,7 @@ import asyncio
 import random
 import statistics
 import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ import pytest
 
 from tests.support.server import RunningServer, run_server
 from tests.support.settings import make_settings
+from tests.support.timing import Samples, pct, permutation_p_value
 from tests.support.users import PASSWORD, new_email, signup
 
 SAMPLES = 100  # of each kind
@@ -33,14 +33,6 @@ MIN_P_VALUE = 0.001
 SEED = 20_240_601
 
 
-@dataclass
-class Samples:
-    times: list[float] = field(default_factory=list)
-    statuses: set[int] = field(default_factory=set)
-    bodies: set[bytes] = field(default_factory=set)
-    headers: set[tuple[tuple[str, str], ...]] = field(default_factory=set)
-
-
 @pytest.fixture(scope="module")
 async def timing_server(database_url: str, redis_url: str, tmp_root: Path) -> AsyncIterator[RunningServer]:
     settings = make_settings(database_url, redis_url, tmp_root / "media-timing", bcrypt_cost=BCRYPT_COST,
@@ -49,30 +41,10 @@ async def timing_server(database_url: str, redis_url: str, tmp_root: Path) -> As
         yield srv
 
 
-def median_gap(a: Sequence[float], b: Sequence[float]) -> float:
-    return abs(statistics.median(a) - statistics.median(b))
-
-
-def permutation_p_value(a: Sequence[float], b: Sequence[float], rounds: int, seed: int) -> float:
-    """Two-sided permutation test on the difference of medians: how often a random split is as far apart."""
-    observed = median_gap(a, b)
-    pooled = list(a) + list(b)
-    rng = random.Random(seed)
-    hits = 0
-    for _ in range(rounds):
-        rng.shuffle(pooled)
-        if median_gap(pooled[: len(a)], pooled[len(a):]) >= observed:
-            hits += 1
-    return (hits + 1) / (rounds + 1)
-
-
 async def timed_login(http: httpx.AsyncClient, email: str, password: str, into: Samples) -> None:
     started = time.perf_counter()
     resp = await http.post("/v1/auth/login", json={"email": email, "password": password})
-    into.times.append(time.perf_counter() - started)
-    into.statuses.add(resp.status_code)
-    into.bodies.add(resp.content)
-    into.headers.add(tuple(sorted((k, v) for k, v in resp.headers.items() if k != "date")))
+    into.add(resp, time.perf_counter() - started)
 
 
 async def test_unknown_email_and_wrong_password_match_in_status_body_and_time(timing_server: RunningServer) -> None:
@@ -98,9 +70,9 @@ async def test_unknown_email_and_wrong_password_match_in_status_body_and_time(ti
     gap = abs(med_unknown - med_wrong)
     p_value = permutation_p_value(unknown.times, wrong.times, PERMUTATIONS, SEED)
     print(f"\nlogin timing at bcrypt cost {BCRYPT_COST}, {SAMPLES} samples each: unknown email median "
-          f"{med_unknown * 1000:.2f} ms (p10 {_pct(unknown.times, 10):.2f}, p90 {_pct(unknown.times, 90):.2f}); "
-          f"wrong password median {med_wrong * 1000:.2f} ms (p10 {_pct(wrong.times, 10):.2f}, "
-          f"p90 {_pct(wrong.times, 90):.2f}); gap {gap * 1000:.2f} ms = {gap / pooled:.1%} of {pooled * 1000:.2f} ms; "
+          f"{med_unknown * 1000:.2f} ms (p10 {pct(unknown.times, 10):.2f}, p90 {pct(unknown.times, 90):.2f}); "
+          f"wrong password median {med_wrong * 1000:.2f} ms (p10 {pct(wrong.times, 10):.2f}, "
+          f"p90 {pct(wrong.times, 90):.2f}); gap {gap * 1000:.2f} ms = {gap / pooled:.1%} of {pooled * 1000:.2f} ms; "
           f"permutation p = {p_value:.3f}")
 
     assert unknown.statuses == wrong.statuses == {401}
@@ -109,8 +81,3 @@ async def test_unknown_email_and_wrong_password_match_in_status_body_and_time(ti
     assert unknown.headers == wrong.headers and len(unknown.headers) == 1
     assert gap <= MEDIAN_TOLERANCE * pooled, f"medians differ by {gap / pooled:.1%}"
     assert p_value >= MIN_P_VALUE, f"the two timings differ systematically (permutation p = {p_value:.4f})"
-
-
-def _pct(values: Sequence[float], q: int) -> float:
-    """The q-th percentile in milliseconds."""
-    return statistics.quantiles(values, n=100)[q - 1] * 1000

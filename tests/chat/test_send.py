@@ -40,7 +40,8 @@ async def test_message_reaches_every_device_of_both_members(engine: AsyncEngine,
     reply = await sender.call("messages.send", send_data(pair.mid, "Hello, Blake!", "c-1"))
 
     message = reply["message"]
-    assert set(message) == {"id", "match_id", "sender_id", "body", "client_msg_id", "created_at"}
+    assert set(message) == {"id", "match_id", "sender_id", "body", "client_msg_id", "created_at", "safety"}
+    assert message["safety"] == []  # nothing shared (contact shielding: docs/safety.md)
     assert message["match_id"] == pair.mid and message["sender_id"] == pair.a.key
     assert message["body"] == "Hello, Blake!" and message["client_msg_id"] == "c-1"
     assert message["created_at"].endswith("Z")

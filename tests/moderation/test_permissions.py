@@ -25,6 +25,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "moderation.resolve": {"report_id": str(uuid.uuid4()), "action": "dismiss", "note": "n"},
     "moderation.remove_photo": {"user_id": str(uuid.uuid4()), "photo_id": str(uuid.uuid4()), "note": "n"},
     "moderation.remove_prompt": {"user_id": str(uuid.uuid4()), "prompt_id": "two_truths", "note": "n"},
+    "moderation.search": {"query": "sam"},
+    "moderation.act": {"user_id": str(uuid.uuid4()), "action": "reinstate", "note": "n"},
+    "moderation.stats": {},
+    "moderation.photos.subscribe": {"order": "newest", "limit": 10},
+    "moderation.photos.review": {"photo_id": str(uuid.uuid4()), "decision": "reject", "reason": "nudity"},
+    "moderation.words.list": {},
+    "moderation.words.add": {"pattern": "forbiddenword", "action": "block"},
+    "moderation.words.remove": {"id": str(uuid.uuid4())},
 }
 
 

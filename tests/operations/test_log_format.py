@@ -60,12 +60,28 @@ def test_configure_logging_sends_uvicorn_through_the_chosen_format(capsys: objec
     """uvicorn's loggers lose their own handlers and write JSON like everything else."""
     root = logging.getLogger()
     before = (list(root.handlers), root.level)
+    root.handlers[:] = []  # a process nobody configured yet, as `delete-api serve` starts
     try:
         configure_logging("info", "json", "node-z")
-        logging.getLogger("uvicorn.error").info("Started server process")
+        logging.getLogger("uvicorn.error").warning("Shutting down")  # uvicorn sets this logger's own level
         err = capsys.readouterr().err  # type: ignore[attr-defined]
         line = json.loads(err.strip().splitlines()[-1])
         assert line["logger"] == "uvicorn.error" and line["node"] == "node-z"
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+
+
+def test_logging_set_up_by_the_host_is_left_alone() -> None:
+    """Under a test runner (or any program that configured logging first) nothing is replaced or re-levelled."""
+    root = logging.getLogger()
+    foreign = logging.NullHandler()
+    before = (list(root.handlers), root.level)
+    root.handlers[:] = [foreign]
+    root.setLevel(logging.WARNING)
+    try:
+        configure_logging("debug", "json", "node-z")
+        assert root.handlers == [foreign] and root.level == logging.WARNING
     finally:
         root.handlers[:] = before[0]
         root.setLevel(before[1])

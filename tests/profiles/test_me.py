@@ -19,7 +19,8 @@ from tests.support.server import RunningServer
 from tests.support.users import auth_header
 
 OWN_PROFILE_KEYS = {"id", "email", "display_name", "birthdate", "age", "bio", "gender", "interested_in", "age_min",
-                    "age_max", "max_distance_km", "location", "role", "status", "created_at"}
+                    "age_max", "max_distance_km", "location", "role", "status", "created_at",
+                    "email_verified"}
 ME_KEYS = OWN_PROFILE_KEYS | {"photos", "prompts", "badges", "quiz", "discoverable"}
 
 

@@ -104,7 +104,7 @@ def test_every_bad_field_is_named_at_once() -> None:
 
 
 @pytest.mark.parametrize("field", ["id", "email", "birthdate", "age", "role", "status", "created_at",
-                                   "photos", "badges", "quiz", "discoverable", "password"])
+                                   "photos", "badges", "quiz", "discoverable", "password", "email_verified"])
 def test_read_only_fields_are_named(field: str) -> None:
     """Read-only fields are refused as read-only."""
     assert problems({field: "x"}) == {field: "read-only"}

@@ -139,7 +139,8 @@ async def test_event_data_uses_the_contract_field_names(http: httpx.AsyncClient)
     assert set(updated["required"]) == {"match_id", "state"}
     assert set(data_schema(doc, "like.received")["required"]) == {"like_id", "from", "comment"}
     message = resolve(doc, data_schema(doc, "message.created")["properties"]["message"]["$ref"])
-    assert set(message["required"]) == {"id", "match_id", "sender_id", "body", "client_msg_id", "created_at"}
+    assert set(message["required"]) == {"id", "match_id", "sender_id", "body", "client_msg_id", "created_at",
+                                        "safety"}
     match = resolve(doc, data_schema(doc, "match.created")["properties"]["match"]["$ref"])
     assert set(match["required"]) == {"id", "state", "matched_at", "user"}
     assert set(data_schema(doc, "message.read")["required"]) == {"match_id", "reader_id", "up_to"}

@@ -22,9 +22,16 @@ CONTRACT_ROWS = [
     ("get", "/v1/profile/photos", "200"),
     ("post", "/v1/profile/photos", "201"),
     ("delete", "/v1/profile/photos/{photo_id}", "204"),
+    ("post", "/v1/auth/email/verify", "200"),
+    ("post", "/v1/auth/email/resend", "202"),
+    ("post", "/v1/auth/password/forgot", "202"),
+    ("post", "/v1/auth/password/reset", "200"),
+    ("post", "/v1/auth/password/change", "200"),
+    ("get", "/v1/account/export", "200"),
 ]
 AUTHENTICATED = {("get", "/v1/profile/photos"), ("post", "/v1/profile/photos"),
-                 ("delete", "/v1/profile/photos/{photo_id}")}
+                 ("delete", "/v1/profile/photos/{photo_id}"), ("post", "/v1/auth/email/resend"),
+                 ("post", "/v1/auth/password/change"), ("get", "/v1/account/export")}
 
 
 async def get_document(http: httpx.AsyncClient) -> dict[str, Any]:

@@ -41,7 +41,9 @@ ATTACKER_KEY = b"attacker-controlled-key-" + b"z" * 40
 JWT_RE = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")  # the brief's pattern, also matching an empty signature
 BCRYPT_PREFIX = "$2b$"
 # every field name that refers to a stored object (a user, match, message, photo, report or prompt)
-REFERENCE_NAMES = frozenset({"user_id", "match_id", "photo_id", "report_id", "prompt_id", "up_to", "before"})
+# "query": moderation.search names accounts by id or email
+REFERENCE_NAMES = frozenset({"user_id", "match_id", "photo_id", "report_id", "prompt_id", "up_to", "before",
+                             "query", "id"})  # "id": moderation.words.remove
 
 
 def ws_url(server: RunningServer) -> str:

@@ -5,7 +5,7 @@ every frame each socket receives and every REST body. Then, per recipient:
 
 - no other person's email, birthdate or exact location (a number within 0.001 of their stored lat/lon), no
   bcrypt hash, no JWT except the caller's own in REST token replies, no moderator note and no report text
-  outside the moderators (a moderator's dossier shows email and birthdate by design, docs/moderation.md);
+  outside the moderators (a moderator's dossier and search results show email and birthdate by design);
 - every event matches its model in ``realtime/event_schemas.py`` strictly, with no field the model lacks, and durable
   events (only they) carry a seq; every reply matches ``Reply`` and its command's registered reply model; every
   REST body matches its ``rest/schemas.py`` model (``rest/openapi.py``).
@@ -53,6 +53,7 @@ from tests.support.users import PASSWORD
 
 NOTE_MARKER = f"MODNOTE-{secrets.token_hex(6)}"
 DETAILS_MARKER = f"REPORTTEXT-{secrets.token_hex(6)}"
+OWN_REPORT_MARKER = f"ALICEREPORT-{secrets.token_hex(6)}"  # Alice's own report: in her export, else moderators only
 T = 10.0
 
 # distinct, precise and far from the Berlin default of the factory, so no other test's people show up as cards
@@ -155,6 +156,16 @@ async def workload(server: RunningServer, engine: AsyncEngine, parties: dict[str
                                                             "display_name": "Fay", "birthdate": fay.private.birthdate})
         assert signup.status_code == 201, signup.text
         fay.user_id = signup.json()["user"]["id"]
+        # the account flows (docs/accounts.md): verification, a forgotten password, a change
+        fay_auth = {"Authorization": f"Bearer {signup.json()['access_token']}"}
+        assert (await f_http.post("/v1/auth/email/verify", json={"token": "not-a-token"})).status_code == 400
+        assert (await f_http.post("/v1/auth/email/resend", headers=fay_auth)).status_code == 202
+        assert (await f_http.post("/v1/auth/password/forgot", json={"email": fay.private.email})).status_code == 202
+        assert (await f_http.post("/v1/auth/password/reset", json={"token": "not-a-token",
+                                                                   "password": PASSWORD})).status_code == 400
+        changed = await f_http.post("/v1/auth/password/change", headers=fay_auth,
+                                    json={"current_password": PASSWORD, "new_password": PASSWORD + "!"})
+        assert changed.status_code == 200, changed.text
         for path in ("/v1/openapi.json", "/v1/docs", "/v1/asyncapi.json", "/v1/asyncapi"):
             assert (await f_http.get(path)).status_code == 200
         assert (await b_http.get("/v1/profile/photos", headers={"Authorization": "Bearer nope"})).status_code == 401
@@ -237,10 +248,31 @@ async def workload(server: RunningServer, engine: AsyncEngine, parties: dict[str
         await m.call("moderation.remove_prompt", {"user_id": carol.user_id, "prompt_id": catalog[0],
                                                   "note": f"{NOTE_MARKER} prompt"})
         erin_report = (await a.call("report", {"user_id": erin.user_id, "reason": "spam",
-                                               "details": f"{DETAILS_MARKER} links"}))["report_id"]
+                                               "details": f"{OWN_REPORT_MARKER} links"}))["report_id"]
         await m.call("moderation.resolve", {"report_id": erin_report, "action": "ban", "note": f"{NOTE_MARKER} ban"})
         await e.next_event("account.suspended", timeout=T)
         assert await until_closed(e) == 4403
+
+        # photo review: Bob's new photo reaches the queue live; its rejection reaches Bob (durable)
+        await m.call("moderation.photos.subscribe", {"order": "newest", "limit": 5})
+        bob_upload = await b_http.post("/v1/profile/photos", headers={"Authorization": f"Bearer {bob.person.token}"},
+                                       files={"file": ("bob.jpg", jpeg(), "image/jpeg")})
+        assert bob_upload.status_code == 201, bob_upload.text
+        await m.next_event("moderation.photo", timeout=T)
+        await m.call("moderation.photos.review", {"photo_id": bob_upload.json()["id"], "decision": "reject",
+                                                  "reason": "not_a_person"})
+        await m.next_event("moderation.photo_reviewed", timeout=T)
+        await b.next_event("photo.rejected", timeout=T)
+
+        # the moderators' safety tools: search, acting without a report, statistics, the word list
+        found = (await m.call("moderation.search", {"query": carol.person.email[:6]}))["users"]
+        assert [u["id"] for u in found] == [carol.user_id]
+        await m.call("moderation.act", {"user_id": carol.user_id, "action": "warn", "note": f"{NOTE_MARKER} act"})
+        await c.next_event("moderation.warning", timeout=T)
+        await m.call("moderation.stats")
+        word = (await m.call("moderation.words.add", {"pattern": "zorblatt", "action": "flag"}))["word"]
+        await m.call("moderation.words.list")
+        await m.call("moderation.words.remove", {"id": word["id"]})
 
         # the socket itself: replay and renewal; then the rest of REST
         await a.call("sync", {"after": 0})
@@ -248,6 +280,7 @@ async def workload(server: RunningServer, engine: AsyncEngine, parties: dict[str
         await a.renew(rotated["access_token"])
         photo_id = upload.json()["id"]
         new_auth = {"Authorization": f"Bearer {rotated['access_token']}"}
+        assert (await a_http.get("/v1/account/export", headers=new_auth)).status_code == 200
         assert (await a_http.delete(f"/v1/profile/photos/{photo_id}", headers=new_auth)).status_code == 204
         logout = await a_http.post("/v1/auth/logout", json={"refresh_token": rotated["refresh_token"]})
         assert logout.status_code == 204
@@ -273,9 +306,12 @@ def frames_of(party: Party) -> list[tuple[str, dict[str, Any], RecordingCommands
     return [(raw, json.loads(raw), client) for client in party.clients for raw in client.frames]
 
 
-def is_dossier(frame: dict[str, Any]) -> bool:
+def shows_identity(frame: dict[str, Any]) -> bool:
+    """A moderator's dossier or search results: email and birthdate are shown there by design."""
     data = frame.get("data")
-    return frame.get("type") == "reply" and isinstance(data, dict) and "reports_made" in data
+    if frame.get("type") != "reply" or not isinstance(data, dict):
+        return False
+    return "reports_made" in data or isinstance(data.get("users"), list)
 
 
 async def test_the_workload_touches_every_command_and_rest_operation(recorded: dict[str, Party]) -> None:
@@ -298,7 +334,7 @@ async def test_no_one_receives_another_persons_private_data(recorded: dict[str, 
         others = [p.private for p in recorded.values() if p is not party]
         for raw, frame, _ in frames_of(party):
             for other in others:
-                found = leaks_of(raw, other, allow_identity=party.moderator and is_dossier(frame))
+                found = leaks_of(raw, other, allow_identity=party.moderator and shows_identity(frame))
                 problems += [f"{party.name} got {leak}: {raw[:300]}" for leak in found]
         for record in party.rest.records:
             body = record.body.decode("utf-8", "replace")
@@ -329,7 +365,7 @@ async def test_no_hash_or_token_is_ever_sent_except_ones_own_tokens(recorded: di
         for record in party.rest.records:
             body = record.body.decode("utf-8", "replace")
             own: frozenset[str] = frozenset()
-            if record.path.startswith("/v1/auth/") and record.status < 300 and record.body:
+            if record.path.startswith("/v1/auth/") and record.status < 300 and b'"access_token"' in record.body:
                 tokens = json.loads(body)
                 own = frozenset(t for t in (tokens["access_token"], tokens["refresh_token"])
                                 if claims_of(t)["sub"] == tokens["user"]["id"] == party.user_id)
@@ -342,11 +378,16 @@ async def test_moderator_notes_and_report_text_stay_with_the_moderators(recorded
     """The note of a warn, a ban and content removals, and a report's text, reach no one but the moderators."""
     reached = {party.name for party in recorded.values() for raw, _, _ in frames_of(party) if NOTE_MARKER in raw}
     assert reached == {"mo"}, reached
-    told = {party.name for party in recorded.values() for raw, _, _ in frames_of(party) if DETAILS_MARKER in raw}
+    told = {party.name for party in recorded.values() for raw, _, _ in frames_of(party)
+            if DETAILS_MARKER in raw or OWN_REPORT_MARKER in raw}
     assert told == {"mo"}, told
     rest = [r.path for party in recorded.values() for r in party.rest.records
             if NOTE_MARKER.encode() in r.body or DETAILS_MARKER.encode() in r.body]
     assert not rest
+    # a reporter's own report is theirs: it is in Alice's export, and in no other REST body
+    own = {(party.name, r.path) for party in recorded.values() for r in party.rest.records
+           if OWN_REPORT_MARKER.encode() in r.body}
+    assert own == {("alice", "/v1/account/export")}, own
 
 
 async def test_every_event_and_reply_matches_its_model_exactly(recorded: dict[str, Party]) -> None:

@@ -68,6 +68,12 @@ class Node:
     port: int
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    metrics_port: int | None = None  # its METRICS_PORT when the nodes were started with metrics
+
+    @property
+    def metrics_url(self) -> str:
+        assert self.metrics_port is not None, "started without metrics"
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def base_url(self) -> str:
@@ -86,14 +92,16 @@ class Nodes:
     """N server processes on one database and one Redis; index them like a list."""
 
     def __init__(self, count: int, *, database_url: str, redis_url: str, root: Path, heartbeat_s: int = 25,
-                 extra_env: Mapping[str, str] | None = None) -> None:
+                 extra_env: Mapping[str, str] | None = None, metrics: bool = False, workers: int = 1) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.database_url = database_url
         self.redis_url = redis_url
         self.heartbeat_s = heartbeat_s
         self.extra_env = dict(extra_env or {})  # further service variables, e.g. HEADER_TIMEOUT_S
-        self.nodes = [Node(i, free_port(), root / f"node-{i}.log") for i in range(count)]
+        self.workers = workers
+        self.nodes = [Node(i, free_port(), root / f"node-{i}.log", metrics_port=free_port() if metrics else None)
+                      for i in range(count)]
 
     def __getitem__(self, index: int) -> Node:
         return self.nodes[index]
@@ -116,6 +124,8 @@ class Nodes:
             LOG_LEVEL="info",
             PYTHONUNBUFFERED="1",
         )
+        if node.metrics_port is not None:
+            env["METRICS_PORT"] = str(node.metrics_port)
         env.update(self.extra_env)
         return env
 
@@ -124,7 +134,8 @@ class Nodes:
             log.write(f"\n===== start {time.strftime('%H:%M:%S')} on port {node.port} =====\n".encode())
             log.flush()
             node.process = subprocess.Popen(
-                [sys.executable, "-m", "delete_api.cli", "serve", "--port", str(node.port)],
+                [sys.executable, "-m", "delete_api.cli", "serve", "--port", str(node.port),
+                 "--workers", str(self.workers)],
                 env=self.env(node), cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # a Ctrl-C meant for pytest is not also a signal to the nodes
 
@@ -208,10 +219,11 @@ class Nodes:
 
 @asynccontextmanager
 async def running_nodes(count: int, *, database_url: str, redis_url: str, root: Path,
-                        heartbeat_s: int = 25, extra_env: Mapping[str, str] | None = None) -> AsyncIterator[Nodes]:
+                        heartbeat_s: int = 25, extra_env: Mapping[str, str] | None = None, metrics: bool = False,
+                        workers: int = 1) -> AsyncIterator[Nodes]:
     """Start ``count`` nodes, yield them, and always stop every one of them afterwards."""
     nodes = Nodes(count, database_url=database_url, redis_url=redis_url, root=root, heartbeat_s=heartbeat_s,
-                  extra_env=extra_env)
+                  extra_env=extra_env, metrics=metrics, workers=workers)
     try:
         await nodes.start()
         yield nodes

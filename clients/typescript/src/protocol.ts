@@ -137,6 +137,15 @@ export interface ActionView {
   created_at: string;
 }
 
+export interface AddWordIn {
+  /**
+   * a word or a few words, matched as whole words after normalisation; end it with * to match every word starting with it (docs/safety.md)
+   * minLength 1; maxLength 64
+   */
+  pattern: string;
+  action: "block" | "flag";
+}
+
 export interface AnswerIn {
   /**
    * an id from prompts.catalog
@@ -489,6 +498,28 @@ export interface ExportReport {
    */
   created_at: string;
   status: "open" | "resolved";
+}
+
+/** One pattern of the content filter (docs/safety.md has the matching rule). */
+export interface FilterWord {
+  /** format: uuid */
+  id: string;
+  /** as the moderator typed it (trimmed) */
+  pattern: string;
+  /**
+   * block: the command is refused with content_blocked; flag: accepted, and an automatic report is filed
+   */
+  action: "block" | "flag";
+  /**
+   * RFC 3339, UTC, with a Z
+   * format: date-time
+   */
+  created_at: string;
+  /**
+   * the moderator; null once their account is gone
+   * format: uuid
+   */
+  created_by: string | null;
 }
 
 /** One account found by `moderation.search`; `moderation.user` gives its dossier. */
@@ -1072,6 +1103,14 @@ export interface RemoveReply {
   action: ActionView;
 }
 
+export interface RemoveWordIn {
+  /**
+   * a pattern id from moderation.words.list
+   * format: uuid
+   */
+  id: string;
+}
+
 export interface ReplyError {
   type: "reply";
   /** the command's ref, echoed (null when it could not be read) */
@@ -1416,6 +1455,15 @@ export interface UserReply {
   user: User;
 }
 
+export interface WordReply {
+  word: FilterWord;
+}
+
+export interface WordsReply {
+  /** every pattern in force, oldest first */
+  words: FilterWord[];
+}
+
 // -- the socket --
 
 /** Every socket command: its input (`data`) and the `data` of its success reply. */
@@ -1506,6 +1554,21 @@ export interface Commands {
    * Only for the role `moderator`.
    */
   "moderation.user": { input: ModeratedUserIn; reply: DossierReply };
+  /**
+   * Add a pattern (block: refuse the text with content_blocked; flag: accept it and file an automatic report). Every node applies it within 2 s.
+   * Only for the role `moderator`.
+   */
+  "moderation.words.add": { input: AddWordIn; reply: WordReply };
+  /**
+   * The content filter's patterns in force, oldest first.
+   * Only for the role `moderator`.
+   */
+  "moderation.words.list": { input: NoInput; reply: WordsReply };
+  /**
+   * Take a pattern off the list (kept as history). Every node applies it within 2 s.
+   * Only for the role `moderator`.
+   */
+  "moderation.words.remove": { input: RemoveWordIn; reply: Empty };
   /** Hide someone for 30 days. */
   "pass": { input: PersonIn; reply: PassReply };
   /** Take back an active pass (once per 7 days). */

@@ -4,7 +4,7 @@
  * `details`, the HTTP `status` and `retryAfter` (seconds, from `Retry-After`).
  */
 
-import type { Health, Photo, PhotoList, RestOperations, Tokens } from "./protocol.js";
+import type { AccountExport, Health, Photo, PhotoList, RestOperations, Tokens, UserReply } from "./protocol.js";
 import { ClientError } from "./errors.js";
 
 type Operation = keyof RestOperations;
@@ -55,6 +55,36 @@ export class DeleteRest {
   /** Revoke the login; its sockets close with 4401 on every node. */
   async logout(refreshToken: string): Promise<void> {
     await this.send("POST /v1/auth/logout", { refresh_token: refreshToken }, false);
+  }
+
+  /** Verify the email address with the token of the verification mail's link (`#token=…`); 400 `invalid_token`. */
+  verifyEmail(token: string): Promise<UserReply> {
+    return this.send("POST /v1/auth/email/verify", { token }, false);
+  }
+
+  /** Send a new verification mail (earlier links stop working); at most 3 an hour (`rate_limited`). */
+  async resendVerification(token?: string): Promise<void> {
+    await this.send("POST /v1/auth/email/resend", undefined, true, token);
+  }
+
+  /** Mail a password reset link; the same answer whether or not the account exists. */
+  async forgotPassword(email: string): Promise<void> {
+    await this.send("POST /v1/auth/password/forgot", { email }, false);
+  }
+
+  /** Set a new password with the token of the reset mail's link: a new login (every other one is revoked). */
+  resetPassword(body: Body<"POST /v1/auth/password/reset">): Promise<Tokens> {
+    return this.send("POST /v1/auth/password/reset", body, false);
+  }
+
+  /** Change the password: a new login; every other login is revoked and its sockets close (4401). */
+  changePassword(body: Body<"POST /v1/auth/password/change">, token?: string): Promise<Tokens> {
+    return this.send("POST /v1/auth/password/change", body, true, token);
+  }
+
+  /** Everything stored about me (at most once an hour, `rate_limited` otherwise). */
+  exportAccount(token?: string): Promise<AccountExport> {
+    return this.send("GET /v1/account/export", undefined, true, token);
   }
 
   listPhotos(token?: string): Promise<PhotoList> {

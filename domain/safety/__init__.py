@@ -1,0 +1,1 @@
+"""Trust and safety without moderators in the loop: the content filter and contact shielding (docs/safety.md)."""

@@ -1,0 +1,60 @@
+"""The server's Prometheus metrics (prometheus-client), defined once; the transports and adapters record them.
+
+Names start with ``delete_``; no label carries a user id, an email, a token or a raw path (commands are
+labelled with registered command types only, REST with route templates). With several worker processes
+(``delete-api serve --workers N``) the library's multiprocess mode aggregates every worker
+(``PROMETHEUS_MULTIPROC_DIR``, set by ``serve`` before the workers start): gauges of live values are summed over
+live workers. Docs: README "Operating Delete".
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+build_info = Gauge("delete_build_info", "Always 1; the version serving.", ["version"], multiprocess_mode="max")
+
+sockets_open = Gauge("delete_sockets_open", "Authenticated sockets open on this node.", multiprocess_mode="livesum")
+users_online = Gauge("delete_users_online", "Distinct users with at least one socket on this node (per worker, "
+                     "summed over workers).", multiprocess_mode="livesum")
+socket_connects = Counter("delete_socket_connects_total", "Socket upgrades by outcome: ok, or the close code that "
+                          "refused them (4401, 4403, 4408, 1008, 1011, 1013 ...).", ["outcome"])
+socket_closes = Counter("delete_socket_closes_total", "Authenticated sockets closed, by close code (client: closed "
+                        "by the client or the network).", ["code"])
+slow_consumer_closes = Counter("delete_slow_consumer_closes_total", "Sockets closed with 1013 because their outbox "
+                               "overflowed (the client read too slowly).")
+
+commands = Counter("delete_commands_total", "Socket commands by type and outcome (ok or the error code).",
+                   ["command", "outcome"])
+command_duration = Histogram("delete_command_duration_seconds", "Socket command latency, from a frame read to its "
+                             "reply queued.", ["command"], buckets=LATENCY_BUCKETS)
+
+http_requests = Counter("delete_http_requests_total", "REST requests by route template, method and status.",
+                        ["route", "method", "status"])
+http_duration = Histogram("delete_http_request_duration_seconds", "REST latency by route template and method.",
+                          ["route", "method"], buckets=LATENCY_BUCKETS)
+
+events_published = Counter("delete_events_published_total", "Hub messages published after commit: durable (each "
+                           "appended durable event once), ephemeral, control.", ["kind"])
+events_delivered = Counter("delete_events_delivered_total", "Events written to sockets: durable, ephemeral.",
+                           ["kind"])
+delivery_lag = Histogram("delete_event_delivery_lag_seconds", "Durable events: publication after commit to the "
+                         "write on a socket (cross-node included).", buckets=LATENCY_BUCKETS)
+replays = Counter("delete_replays_total", "Durable-event replays: sync (asked by the client), resume (last_seq at "
+                  "connect), catchup (after this node resubscribed to Redis).", ["reason"])
+replayed_events = Counter("delete_replayed_events_total", "Durable events sent by replays, by reason.", ["reason"])
+
+redis_publish_retries = Counter("delete_redis_publish_failures_total", "Publishes that failed and went to the retry "
+                                "buffer (Redis unreachable).")
+redis_resubscribes = Counter("delete_redis_resubscribes_total", "Times this node reconnected its Redis subscription "
+                             "(each makes its sockets catch up).")
+
+db_pool_checked_out = Gauge("delete_db_pool_checked_out", "PostgreSQL connections in use.", multiprocess_mode="livesum")
+db_pool_size = Gauge("delete_db_pool_size", "PostgreSQL connections the pool keeps.", multiprocess_mode="livesum")
+db_pool_overflow = Gauge("delete_db_pool_overflow", "PostgreSQL connections beyond the pool size (negative: idle "
+                         "room left).", multiprocess_mode="livesum")
+
+mail_outbox_depth = Gauge("delete_mail_outbox_pending", "Mails waiting to be sent.", multiprocess_mode="max")
+mail_outbox_oldest = Gauge("delete_mail_outbox_oldest_seconds", "Age of the oldest mail waiting.",
+                           multiprocess_mode="max")

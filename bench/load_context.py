@@ -44,6 +44,7 @@ class Node:
     name: str
     base_url: str
     pid: int | None
+    metrics_url: str | None = None  # its Prometheus listener, when the bench started it
 
     @property
     def ws_url(self) -> str:
@@ -72,11 +73,14 @@ class Ctx:
             urls = self.args.url if len(names) > 1 else self.args.url[:1]
             return [Node(f"node_{k + 1}", u.rstrip("/"), _pid_listening(u)) for k, u in enumerate(urls)]
         ports = [free_port() for _ in names]
-        for name, port in zip(names, ports, strict=True):
-            self.procs.spawn(name, serve_argv(port), child_env(self.resolved, self.work, name, bcrypt_cost=bcrypt_cost))
+        scrape_ports = [free_port() for _ in names]
+        for name, port, scrape_port in zip(names, ports, scrape_ports, strict=True):
+            env = child_env(self.resolved, self.work, name, bcrypt_cost=bcrypt_cost)
+            self.procs.spawn(name, serve_argv(port), {**env, "METRICS_PORT": str(scrape_port)})
         await asyncio.gather(*(self.procs.wait_healthy(n, f"http://127.0.0.1:{p}/v1/health")
                                for n, p in zip(names, ports, strict=True)))
-        return [Node(n, f"http://127.0.0.1:{p}", self.procs.procs[n].pid) for n, p in zip(names, ports, strict=True)]
+        return [Node(n, f"http://127.0.0.1:{p}", self.procs.procs[n].pid, f"http://127.0.0.1:{m}/metrics")
+                for n, p, m in zip(names, ports, scrape_ports, strict=True)]
 
     def stop(self, nodes: list[Node]) -> None:
         if not self.args.url:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import load_figures as figures
+from bench import server_metrics
 from bench.harness import (
     BenchError,
     cpu_percent,
@@ -205,6 +206,8 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], figures.Samples]:
             k: v for k, v in figures.latency_table(dict(rec.samples)).items()
             if k in ("deliveries (all)", "match.created", "message.created")}}
         rec.reset_clock()
+        scrape_urls = [n.metrics_url for n in nodes if n.metrics_url]
+        server_before = await server_metrics.scrape(scrape_urls)
         measured_from_unix = time.time()
         sampler.rows.clear()
         cpu0, wall0 = cpu_snapshot(groups), time.monotonic()
@@ -212,6 +215,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], figures.Samples]:
         await _progress(rec, sampler, duration, args.progress)
         world.running = False
         cpu1, wall1 = cpu_snapshot(groups), time.monotonic()
+        server_view = _server_view(server_metrics.window(server_before, await server_metrics.scrape(scrape_urls)))
         say("mixed: stopping the users")
         _, late = await asyncio.wait(runners, timeout=STOP_TIMEOUT_S)
         for task in [*late, moderating]:
@@ -258,6 +262,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], figures.Samples]:
         "node_memory": {n: _memory(timeline, n) for n in names},
         "cpu_percent": cpu_percent(cpu0, cpu1, wall1 - wall0),
         "server_log": server_log,
+        "server_latency_ms": server_view,
         "drops": sum(d.drops for d in devices), "restarts": sum(d.restarts for d in devices),
         "reports_resolved": moderator.resolved,
         "timeline": timeline,
@@ -297,3 +302,9 @@ async def _progress(rec: Recorder, sampler: Sampler, duration: float, every: flo
             f"| RSS MB {'/'.join(f'{v:.0f}' for v in row['rss_mb'].values())} | errors {sum(rec.errors.values())} "
             f"| load {os.getloadavg()[0]:.2f}")
         last_at, last_delivered, last_commands = now_s, delivered, commands
+
+
+def _server_view(window: server_metrics.Samples) -> dict[str, Any]:
+    """The nodes' own latency histograms over the measured window: per command, and the delivery lag."""
+    return {"commands": server_metrics.quantiles(window, "delete_command_duration_seconds", "command"),
+            "delivery_lag": server_metrics.quantiles(window, "delete_event_delivery_lag_seconds").get("all")}

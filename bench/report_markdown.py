@@ -74,7 +74,21 @@ def _mixed(mixed: dict[str, Any]) -> list[str]:
         lines += ["Lost:", ""] + [f"- `{json.dumps(x)}`" for x in v["lost_ids"][:20]] + [""]
     if mixed["errors"]:
         lines += ["Command errors: " + ", ".join(f"{k} x{n}" for k, n in mixed["errors"].items()), ""]
-    return lines + _mixed_nodes(mixed)
+    return lines + _server_view(mixed.get("server_latency_ms")) + _mixed_nodes(mixed)
+
+
+def _server_view(view: dict[str, Any] | None) -> list[str]:
+    """The nodes' own histograms (Prometheus, measured window only) beside the clients' figures above."""
+    if not view or not view["commands"]:
+        return []
+    lines = ["The servers' own view (their Prometheus histograms over the measured window, both nodes; a "
+             "command from its frame read to its reply queued, so the clients' round trip adds the network and "
+             "the client):", "", "| server latency (ms) | p50 | p99 | count |", "|---|---|---|---|"]
+    rows = [(f"command {k}", v) for k, v in view["commands"].items()]
+    if view.get("delivery_lag"):
+        rows.append(("durable delivery lag (commit to socket write)", view["delivery_lag"]))
+    lines += [f"| {name} | {_fmt(v['p50'])} | {_fmt(v['p99'])} | {_fmt(v['count'])} |" for name, v in rows]
+    return [*lines, ""]
 
 
 def _mixed_nodes(mixed: dict[str, Any]) -> list[str]:

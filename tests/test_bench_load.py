@@ -66,6 +66,9 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
                                        "logins_ping_p99_le_20ms", "soak_memory_growth_le_5pct"}
     assert summary["targets"]["mixed_zero_durable_events_lost"]["met"] is True
 
+    server = mixed["server_latency_ms"]  # the nodes' own histograms over the measured window
+    assert server["commands"] and all(v["count"] > 0 and v["p50"] <= v["p99"] for v in server["commands"].values())
+    assert "The servers' own view" in (out / "report.md").read_text()
     assert (out / "report.md").read_text().startswith("# Load report: ")
     assert summary["plots"] == list(report_plots.PLOTS)
     for name in report_plots.PLOTS:

@@ -35,11 +35,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import BenchError, elapsed_s, say
+from bench.harness import BenchError, elapsed_s, say, throwaway_server
 from bench.stats import percentile
-from delete_api.embedded.postgres import EmbeddedPostgres
 from delete_api.settings import Settings
-from tests.support.pg import ExternalPostgres, PostgresHandle
+from tests.support.pg import PostgresHandle
 
 DISCOVERY_INDEXES = ("ix_users_discovery_woman", "ix_users_discovery_man", "ix_users_discovery_nonbinary",
                      "ix_users_earth")
@@ -208,17 +207,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with ExitStack() as stack:
             work = Path(args.data_dir).absolute() if args.data_dir else Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="delete-bench-discovery-")))
-            server: PostgresHandle
-            if settings.embedded_database:
-                say(f"starting a throwaway PostgreSQL in {work}")
-                embedded = EmbeddedPostgres(work / "postgres", durable=False)
-                embedded.start()
-                stack.callback(embedded.stop)
-                server = embedded
-            else:
-                assert settings.database_url is not None
-                say("creating the benchmark databases on the server of DATABASE_URL")
-                server = ExternalPostgres(settings.database_url.reveal())
+            server = throwaway_server(stack, settings, work, durable=False, why="only query times count")
             storage = LocalMediaStorage(work / "media", settings.public_base_url)
             results = [_one_size(server, n, args, storage, explain=n == sizes[-1]) for n in sizes]
     except BenchError as exc:

@@ -340,20 +340,23 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         return runner.run(_cancel_on_sigterm(coro))
 
 
-def throwaway_database(stack: ExitStack, settings: Settings, work: Path, prefix: str, *, why: str) -> str:
-    """A new migrated database, dropped when ``stack`` closes: on a durable embedded PostgreSQL started in
-    ``work`` (``why`` says why durability matters), or on the server of ``DATABASE_URL``. Returns its URL."""
-    server: PostgresHandle
+def throwaway_server(stack: ExitStack, settings: Settings, work: Path, *, durable: bool, why: str) -> PostgresHandle:
+    """A PostgreSQL to create benchmark databases on, stopped when ``stack`` closes: an embedded one started in
+    ``work`` (``why`` says why it is durable or not), or the server of ``DATABASE_URL``."""
     if settings.embedded_database:
-        say(f"starting a throwaway PostgreSQL in {work} (durable: {why})")
-        embedded = EmbeddedPostgres(work / "postgres", durable=True)
+        say(f"starting a throwaway PostgreSQL in {work} ({'durable' if durable else 'fsync off'}: {why})")
+        embedded = EmbeddedPostgres(work / "postgres", durable=durable)
         embedded.start()
         stack.callback(embedded.stop)
-        server = embedded
-    else:
-        assert settings.database_url is not None
-        say("creating the benchmark database on the server of DATABASE_URL")
-        server = ExternalPostgres(settings.database_url.reveal())
+        return embedded
+    assert settings.database_url is not None
+    say("creating the benchmark databases on the server of DATABASE_URL")
+    return ExternalPostgres(settings.database_url.reveal())
+
+
+def throwaway_database(stack: ExitStack, settings: Settings, work: Path, prefix: str, *, why: str) -> str:
+    """A new migrated database on a durable ``throwaway_server``, dropped when ``stack`` closes; its URL."""
+    server = throwaway_server(stack, settings, work, durable=True, why=why)
     name = fresh_name(prefix)
     url = create_database(server, name)
     stack.callback(server.drop_database, name)

@@ -1,6 +1,8 @@
 """GET /moderation: the moderators' live dashboard, three static files from ``rest/static/moderation``.
 
-The page is plain HTML, CSS and JavaScript served by the app: no CDN, no build step, no inline
+The page is plain HTML and CSS with one script, ``app.js``: the bundle of the TypeScript sources in
+``clients/typescript/dashboard/`` on the typed client (``npm run build:dashboard``; committed, since the
+image has no Node, and checked for staleness by tests/clients/test_dashboard_bundle.py). No CDN, no inline
 code. Its Content-Security-Policy lets scripts and styles come from this origin only, images
 from this origin, ``data:`` and the media origin, and connections go to this origin only (in
 CSP Level 3 ``'self'`` also covers ``ws://`` and ``wss://`` to the same host, which is where

@@ -11,11 +11,7 @@ are cached for a year; the HTML is revalidated on every load, as for the moderat
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
-from importlib.resources import files
-from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,71 +19,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from rest.context import deps
+from rest.static_page import load_page, origin_of, serve, serve_asset
 
 PAGE_PATH = "/app"
 SCRIPT_PATH = "/app/app.js"
 STYLE_PATH = "/app/app.css"
 CLIENT_ROUTE = re.compile(r"[a-z0-9-]+(/[A-Za-z0-9-]+)*")  # /app/discover, /app/chat/<uuid>; never a file name
-YEAR_S = 365 * 24 * 3600
-
-
-@dataclass(frozen=True)
-class Asset:
-    """One file of the page, with its validator."""
-
-    body: bytes
-    media_type: str
-    version: str
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.version}"'
-
-
-def _asset(body: bytes, media_type: str) -> Asset:
-    return Asset(body, media_type, hashlib.sha256(body).hexdigest()[:16])
-
-
-def read_static(name: str) -> bytes:
-    return files("rest.static.app").joinpath(name).read_bytes()
-
-
-def _load() -> tuple[Asset, Asset, Asset]:
-    """Read the three files once, at import."""
-    script = _asset(read_static("app.js"), "text/javascript; charset=utf-8")
-    style = _asset(read_static("app.css"), "text/css; charset=utf-8")
-    html = (read_static("index.html").decode("utf-8")
-            .replace(f'"{SCRIPT_PATH}"', f'"{SCRIPT_PATH}?v={script.version}"')
-            .replace(f'"{STYLE_PATH}"', f'"{STYLE_PATH}?v={style.version}"'))
-    return _asset(html.encode("utf-8"), "text/html; charset=utf-8"), script, style
-
-
-PAGE, SCRIPT, STYLE = _load()
-
-
-def _origin(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _serve(request: Request, asset: Asset, cache_control: str, extra: dict[str, str] | None = None) -> Response:
-    headers = {
-        "ETag": asset.etag,
-        "Cache-Control": cache_control,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        **(extra or {}),
-    }
-    if asset.etag in (tag.strip() for tag in request.headers.get("if-none-match", "").split(",")):
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, media_type=asset.media_type, headers=headers)
-
-
-def _asset_cache(request: Request, asset: Asset) -> str:
-    # only the URL the current HTML names is immutable; any other ?v= (or none) revalidates
-    return f"public, max-age={YEAR_S}, immutable" if request.query_params.get("v") == asset.version else "no-cache"
+PAGE_FILES = load_page("rest.static.app", SCRIPT_PATH, STYLE_PATH)
 
 
 def socket_origin(origin: str) -> str:
@@ -120,18 +58,18 @@ async def page(request: Request) -> Response:
     if path is not None and not CLIENT_ROUTE.fullmatch(path):
         raise HTTPException(404)
     own = f"{request.url.scheme}://{request.url.netloc}"
-    media = _origin(deps(request).config.public_base_url)
+    media = origin_of(deps(request).config.public_base_url)
     # the socket is on this origin: 'self' covers ws(s):// of it in CSP Level 3; named too, for older browsers
     headers = page_headers([own], [media] if media and media != own else [])
-    return _serve(request, PAGE, "no-cache", headers)
+    return serve(request, PAGE_FILES.html, "no-cache", headers)
 
 
 async def script(request: Request) -> Response:
-    return _serve(request, SCRIPT, _asset_cache(request, SCRIPT))
+    return serve_asset(request, PAGE_FILES.script)
 
 
 async def style(request: Request) -> Response:
-    return _serve(request, STYLE, _asset_cache(request, STYLE))
+    return serve_asset(request, PAGE_FILES.style)
 
 
 def web_app_routes() -> list[BaseRoute]:

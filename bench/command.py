@@ -202,6 +202,20 @@ def _add_scrape(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     scrape.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
 
 
+def _add_overhead(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    overhead = kinds.add_parser(
+        "overhead", help="messages.send round trip with metrics recorded and not, in one run (target <= 5 %%)",
+        description="Start two nodes together (the embedded PostgreSQL and Redis in a temporary directory unless "
+                    "DATABASE_URL/REDIS_URL are set), one with METRICS_RECORDING=off; on each, matched pairs send "
+                    "messages at the same time; print both round-trip distributions and the overhead of recording "
+                    "on the p50 as JSON. Progress goes to standard error.")
+    overhead.add_argument("--pairs", type=_positive(int), default=8, help="matched pairs per node (default 8)")
+    overhead.add_argument("--rate", type=_positive(float), default=10.0,
+                          help="sends per second per sender (default 10; the socket limit is 20)")
+    overhead.add_argument("--duration", type=_positive(float), default=20.0, help="seconds (default 20)")
+    overhead.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description="Benchmarks of the Delete server: each prints its figures "
@@ -215,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inbox(kinds)
     _add_filter(kinds)
     _add_scrape(kinds)
+    _add_overhead(kinds)
     return parser
 
 

@@ -86,6 +86,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("LOG_FORMAT", "text", "`text` (for a terminal) or `json` (one object per line with time, level, logger, "
              "node, session and command where relevant; see [Operating Delete](#operating-delete))."),
     Variable("NODE_ID", "<hostname>-<pid>", "This process's name in JSON logs."),
+    Variable("METRICS_RECORDING", "on", "`off` records no metric at all (the listener then serves only the "
+             "process's own series): for measuring what recording costs (`python -m bench overhead`)."),
     Variable("METRICS_PORT", "(off; 9100 in the embedded default)", "Port of the Prometheus metrics listener "
              "(`GET /metrics`, bound to HOST like the app); unset: off, except in the embedded default. See "
              "[Operating Delete](#operating-delete)."),
@@ -136,6 +138,7 @@ class Settings:
     port: int = 8000
     log_level: str = "info"
     log_format: str = "text"
+    metrics_recording: bool = True  # infra/metrics.py reads METRICS_RECORDING itself, at import; checked here
     metrics_port: int | None = None  # None: no metrics listener (``serve`` opens 9100 in the embedded default)
     node_id: str = ""  # "": <hostname>-<pid>, see ``node_name``
     public_base_url_set: bool = True  # False: PUBLIC_BASE_URL was unset; ``serve`` follows its listening address
@@ -234,6 +237,8 @@ class Settings:
                                "LOG_FORMAT must be text or json"),
             node_id=get("NODE_ID") or "",
             metrics_port=_int(get, "METRICS_PORT", 0, 1, 65535) if get("METRICS_PORT") else None,
+            metrics_recording=_choice(get, "METRICS_RECORDING", "on", str.lower, ("on", "off"),
+                                      "METRICS_RECORDING must be on or off") == "on",
             public_base_url_set=bool(get("PUBLIC_BASE_URL")),
             heartbeat_s=_int(get, "HEARTBEAT_S", 25, 1, 300),
             header_timeout_s=_int(get, "HEADER_TIMEOUT_S", 10, 1, 300),

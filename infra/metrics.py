@@ -9,52 +9,96 @@ live workers. Docs: README "Operating Delete".
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from typing import Any, cast
+
 from prometheus_client import Counter, Gauge, Histogram
+
+RECORDING = os.environ.get("METRICS_RECORDING", "on").strip().lower() != "off"
+"""``METRICS_RECORDING=off`` records nothing (read here, at import, before any metric exists; the settings check
+the value): the way to measure what recording costs, as ``python -m bench overhead`` does."""
+
+
+class _Off:
+    """A metric that records nothing."""
+
+    def labels(self, *values: str) -> _Off:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        return None
+
+    def dec(self, amount: float = 1) -> None:
+        return None
+
+    def set(self, value: float) -> None:
+        return None
+
+    def observe(self, amount: float) -> None:
+        return None
+
+
+_OFF = _Off()
+
+
+def _counter(name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
+    return Counter(name, doc, labels) if RECORDING else cast(Counter, _OFF)
+
+
+def _gauge(name: str, doc: str, labels: Sequence[str] = (), **mode: Any) -> Gauge:
+    return Gauge(name, doc, labels, **mode) if RECORDING else cast(Gauge, _OFF)
+
+
+def _histogram(name: str, doc: str, labels: Sequence[str] = (), **buckets: Any) -> Histogram:
+    return Histogram(name, doc, labels, **buckets) if RECORDING else cast(Histogram, _OFF)
+
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
-build_info = Gauge("delete_build_info", "Always 1; the version serving.", ["version"], multiprocess_mode="max")
+build_info = _gauge("delete_build_info", "Always 1; the version serving.", ["version"], multiprocess_mode="max")
 
-sockets_open = Gauge("delete_sockets_open", "Authenticated sockets open on this node.", multiprocess_mode="livesum")
-users_online = Gauge("delete_users_online", "Distinct users with at least one socket on this node (per worker, "
+sockets_open = _gauge("delete_sockets_open", "Authenticated sockets open on this node.", multiprocess_mode="livesum")
+users_online = _gauge("delete_users_online", "Distinct users with at least one socket on this node (per worker, "
                      "summed over workers).", multiprocess_mode="livesum")
-socket_connects = Counter("delete_socket_connects_total", "Socket upgrades by outcome: ok, or the close code that "
+socket_connects = _counter("delete_socket_connects_total", "Socket upgrades by outcome: ok, or the close code that "
                           "refused them (4401, 4403, 4408, 1008, 1011, 1013 ...).", ["outcome"])
-socket_closes = Counter("delete_socket_closes_total", "Authenticated sockets closed, by close code (client: closed "
+socket_closes = _counter("delete_socket_closes_total", "Authenticated sockets closed, by close code (client: closed "
                         "by the client or the network).", ["code"])
-slow_consumer_closes = Counter("delete_slow_consumer_closes_total", "Sockets closed with 1013 because their outbox "
+slow_consumer_closes = _counter("delete_slow_consumer_closes_total", "Sockets closed with 1013 because their outbox "
                                "overflowed (the client read too slowly).")
 
-commands = Counter("delete_commands_total", "Socket commands by type and outcome (ok or the error code).",
+commands = _counter("delete_commands_total", "Socket commands by type and outcome (ok or the error code).",
                    ["command", "outcome"])
-command_duration = Histogram("delete_command_duration_seconds", "Socket command latency, from a frame read to its "
+command_duration = _histogram("delete_command_duration_seconds", "Socket command latency, from a frame read to its "
                              "reply queued.", ["command"], buckets=LATENCY_BUCKETS)
 
-http_requests = Counter("delete_http_requests_total", "REST requests by route template, method and status.",
+http_requests = _counter("delete_http_requests_total", "REST requests by route template, method and status.",
                         ["route", "method", "status"])
-http_duration = Histogram("delete_http_request_duration_seconds", "REST latency by route template and method.",
+http_duration = _histogram("delete_http_request_duration_seconds", "REST latency by route template and method.",
                           ["route", "method"], buckets=LATENCY_BUCKETS)
 
-events_published = Counter("delete_events_published_total", "Hub messages published after commit: durable (each "
+events_published = _counter("delete_events_published_total", "Hub messages published after commit: durable (each "
                            "appended durable event once), ephemeral, control.", ["kind"])
-events_delivered = Counter("delete_events_delivered_total", "Events written to sockets: durable, ephemeral.",
+events_delivered = _counter("delete_events_delivered_total", "Events written to sockets: durable, ephemeral.",
                            ["kind"])
-delivery_lag = Histogram("delete_event_delivery_lag_seconds", "Durable events: publication after commit to the "
+delivery_lag = _histogram("delete_event_delivery_lag_seconds", "Durable events: publication after commit to the "
                          "write on a socket (cross-node included).", buckets=LATENCY_BUCKETS)
-replays = Counter("delete_replays_total", "Durable-event replays: sync (asked by the client), resume (last_seq at "
+replays = _counter("delete_replays_total", "Durable-event replays: sync (asked by the client), resume (last_seq at "
                   "connect), catchup (after this node resubscribed to Redis).", ["reason"])
-replayed_events = Counter("delete_replayed_events_total", "Durable events sent by replays, by reason.", ["reason"])
+replayed_events = _counter("delete_replayed_events_total", "Durable events sent by replays, by reason.", ["reason"])
 
-redis_publish_retries = Counter("delete_redis_publish_failures_total", "Publishes that failed and went to the retry "
+redis_publish_retries = _counter("delete_redis_publish_failures_total", "Publishes that failed and went to the retry "
                                 "buffer (Redis unreachable).")
-redis_resubscribes = Counter("delete_redis_resubscribes_total", "Times this node reconnected its Redis subscription "
+redis_resubscribes = _counter("delete_redis_resubscribes_total", "Times this node reconnected its Redis subscription "
                              "(each makes its sockets catch up).")
 
-db_pool_checked_out = Gauge("delete_db_pool_checked_out", "PostgreSQL connections in use.", multiprocess_mode="livesum")
-db_pool_size = Gauge("delete_db_pool_size", "PostgreSQL connections the pool keeps.", multiprocess_mode="livesum")
-db_pool_overflow = Gauge("delete_db_pool_overflow", "PostgreSQL connections beyond the pool size (negative: idle "
+db_pool_checked_out = _gauge("delete_db_pool_checked_out", "PostgreSQL connections in use.",
+                             multiprocess_mode="livesum")
+db_pool_size = _gauge("delete_db_pool_size", "PostgreSQL connections the pool keeps.", multiprocess_mode="livesum")
+db_pool_overflow = _gauge("delete_db_pool_overflow", "PostgreSQL connections beyond the pool size (negative: idle "
                          "room left).", multiprocess_mode="livesum")
 
-mail_outbox_depth = Gauge("delete_mail_outbox_pending", "Mails waiting to be sent.", multiprocess_mode="max")
-mail_outbox_oldest = Gauge("delete_mail_outbox_oldest_seconds", "Age of the oldest mail waiting.",
+mail_outbox_depth = _gauge("delete_mail_outbox_pending", "Mails waiting to be sent.", multiprocess_mode="max")
+mail_outbox_oldest = _gauge("delete_mail_outbox_oldest_seconds", "Age of the oldest mail waiting.",
                            multiprocess_mode="max")

@@ -2,7 +2,7 @@
 
 The page is plain HTML and CSS with one script, ``app.js``: the bundle of the TypeScript sources in
 ``clients/typescript/dashboard/`` on the typed client (``npm run build:dashboard``; committed, since the
-image has no Node, and checked for staleness by tests/clients/test_dashboard_bundle.py). No CDN, no inline
+image has no Node, and checked for staleness by tests/clients/test_page_bundles.py). No CDN, no inline
 code. Its Content-Security-Policy lets scripts and styles come from this origin only, images
 from this origin, ``data:`` and the media origin, and connections go to this origin only (in
 CSP Level 3 ``'self'`` also covers ``ws://`` and ``wss://`` to the same host, which is where

@@ -1,5 +1,5 @@
 // The moderators' dashboard (README "Moderator dashboard", docs/moderation.md), bundled by
-// scripts/build-dashboard.mjs into rest/static/moderation/app.js. Plain DOM and TypeScript, no framework.
+// scripts/build-page.mjs into rest/static/moderation/app.js. Plain DOM and TypeScript, no framework.
 //
 // - Sign-in over REST (DeleteRest.login); tokens live in memory only (connection.ts).
 // - One DeleteClient on /v1/ws: the report queue (reports.ts), the photo queue (photos.ts), the word list

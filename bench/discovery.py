@@ -1,19 +1,22 @@
-"""``python -m bench discovery``: one discovery batch's latency at 10k and 100k users, with and without indexes.
+"""``python -m bench discovery``: one discovery batch's latency at 100k and 1M users, with and without indexes.
 
 For each size, in a throwaway database of its own (on the embedded PostgreSQL in
 a temporary directory, or created by name on the server of ``DATABASE_URL``):
 
 1. migrate, seed N demo users with ``delete-api seed``'s generator (rows only,
-   no photo files), ``VACUUM ANALYZE``;
+   no photo files) by bulk COPY (``bench/discovery_seed.py``), ``VACUUM ANALYZE``;
 2. pick typical viewers: active seeded users with a location, a photo and a quiz;
 3. warm up, then time one batch per viewer exactly as ``discovery.request``
    runs it: a unit of work, the one batch query, the batched card load (and,
    to show where the time goes, the batch query alone);
-4. drop the discovery indexes (0004's ``ix_users_discovery`` and 0001's
-   ``ix_users_earth``), time the same viewers again, recreate them.
+4. unless ``--viewers-without 0``, drop the discovery indexes (``ix_users_discovery_<gender>``
+   and 0001's ``ix_users_earth``), time that many of the viewers again, recreate them.
+
+Each size with a target (``TARGETS_P95_MS``) is reported met or missed, in the JSON
+document and on standard error.
 
 At the largest size it also records ``EXPLAIN (ANALYZE, BUFFERS)`` of the batch
-query for one viewer. One JSON document goes to standard output, progress to
+query's first tier for one viewer. One JSON document goes to standard output, progress to
 standard error. Figures are wall-clock from this process, so they include the
 round trips to PostgreSQL; the machine's load average is recorded with them.
 """
@@ -35,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.discovery_seed import describe as describe_seed
 from bench.harness import BenchError, elapsed_s, say, throwaway_server
 from bench.stats import percentile
 from delete_api.settings import Settings
@@ -42,7 +46,7 @@ from tests.support.pg import PostgresHandle
 
 DISCOVERY_INDEXES = ("ix_users_discovery_woman", "ix_users_discovery_man", "ix_users_discovery_nonbinary",
                      "ix_users_earth")
-TARGET_P95_MS = 10.0
+TARGETS_P95_MS = {100_000: 10.0, 1_000_000: 15.0}  # issue 18: batch p95 at these sizes, on the dev machine
 WARMUP_ROUNDS = 1
 
 
@@ -135,7 +139,8 @@ async def _explain(url: str, viewer: uuid.UUID, count: int) -> list[str]:
         bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
     try:
         async with engine.connect() as conn:
-            params = repo.batch_params(viewer, count + 1, [], datetime.now(UTC))  # count + 1, as the service asks
+            # count + 1, as the service asks; the first tier, the one most batches stop at
+            params = repo.batch_params(viewer, count + 1, [], datetime.now(UTC), (repo.TIERS[0], repo.MAX_BOUND))
             await conn.execute(statement, params)  # warm
             return [str(line) for line in (await conn.execute(statement, params)).scalars()]
     finally:
@@ -157,29 +162,37 @@ async def _sql(url: str, *statements: str) -> list[Any]:
 
 def _one_size(server: PostgresHandle, users: int, args: argparse.Namespace, storage: Any,
               explain: bool) -> dict[str, Any]:
+    from bench.discovery_seed import bulk_seed
     from delete_api import migrate
-    from delete_api.seed import seed
 
     name = f"delete_bench_discovery_{users}"
-    say(f"{users} users: creating database {name}")
-    url = _fresh_database(server, name)
+    seed_s: float | None = None
+    if args.reuse:
+        say(f"{users} users: reusing database {name} as an earlier --keep run left it")
+        url = server.url(name)
+    else:
+        say(f"{users} users: creating database {name}")
+        url = _fresh_database(server, name)
     try:
         migrate.upgrade(url)
-        say(f"{users} users: seeding")
-        seeded = asyncio.run(seed(url, users, seed=args.seed, storage=None, bcrypt_cost=4,
-                                  progress=lambda m: say(f"{users} users: seeded {m}")))
+        if not args.reuse:
+            say(f"{users} users: seeding")
+            seed_s = asyncio.run(bulk_seed(url, users, seed=args.seed,
+                                           progress=lambda m: say(f"{users} users: {m}")))
         asyncio.run(_sql(url, "VACUUM ANALYZE"))
         eligible = [row["id"] for row in asyncio.run(_sql(url, _VIEWERS))[0]]
         if not eligible:
             raise BenchError("the seed made no complete viewer")
         viewers = random.Random(args.seed).sample(eligible, min(args.viewers, len(eligible)))
         say(f"{users} users: timing {len(viewers)} viewers with the indexes")
-        result: dict[str, Any] = {"users": users, "seed_s": round(seeded.seconds, 1)}
+        result: dict[str, Any] = {"users": users, "seed_s": None if seed_s is None else round(seed_s, 1)}
         result["with_indexes"] = asyncio.run(_measure(url, viewers, args.count, storage))
         say(f"{users} users: with indexes p50 {result['with_indexes']['p50_ms']} ms, "
             f"p95 {result['with_indexes']['p95_ms']} ms")
         if explain:
             result["explain"] = asyncio.run(_explain(url, viewers[0], args.count))
+        if args.viewers_without <= 0:
+            return result
         definitions = [row["indexdef"] for row in asyncio.run(_sql(url, _INDEX_DEFINITIONS))[0]]
         asyncio.run(_sql(url, *(f"DROP INDEX {index}" for index in DISCOVERY_INDEXES), "ANALYZE users"))
         slow = viewers[:args.viewers_without]
@@ -190,7 +203,7 @@ def _one_size(server: PostgresHandle, users: int, args: argparse.Namespace, stor
         asyncio.run(_sql(url, *definitions, "ANALYZE users"))
         return result
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             server.drop_database(name)
 
 
@@ -203,6 +216,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for noisy in ("alembic", "delete_api.migrate"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     sizes = sorted(args.sizes)
+    if args.reuse and not args.data_dir and settings.embedded_database:
+        print("bench: --reuse needs the --data-dir of the earlier --keep run", file=sys.stderr)
+        return 1
     try:
         with ExitStack() as stack:
             work = Path(args.data_dir).absolute() if args.data_dir else Path(
@@ -214,6 +230,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     document = _document(args, settings, sizes, results)
+    for verdict in document["targets"].values():
+        say(f"{verdict['users']} users: batch p95 {verdict['p95_ms']} ms, target <= {verdict['target_ms']:g} ms: "
+            f"{'met' if verdict['met'] else 'MISSED'}")
     text = json.dumps(document, indent=2)
     print(text)
     if args.json_out:
@@ -231,6 +250,7 @@ def _document(args: argparse.Namespace, settings: Settings, sizes: list[int],
                 "of work, as discovery.request runs it) for typical seeded viewers",
         "params": {"sizes": sizes, "viewers": args.viewers, "viewers_without_indexes": args.viewers_without,
                    "count": args.count, "seed": args.seed, "indexes_dropped_for_without": list(DISCOVERY_INDEXES),
+                   "seeding": describe_seed(),
                    "database": "embedded" if settings.embedded_database else "DATABASE_URL",
                    "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                "python": platform.python_version()},
@@ -245,10 +265,11 @@ def _document(args: argparse.Namespace, settings: Settings, sizes: list[int],
             "p50_ratio": round(largest["with_indexes"]["p50_ms"] / small["with_indexes"]["p50_ms"], 2),
             "p95_ratio": round(largest["with_indexes"]["p95_ms"] / small["with_indexes"]["p95_ms"], 2),
         }
-        document["targets"] = {
-            f"p95_le_{TARGET_P95_MS:g}ms_at_{largest['users']}": largest["with_indexes"]["p95_ms"] <= TARGET_P95_MS,
-            "sublinear_growth": document["growth"]["p95_ratio"] < growth,
-        }
+        document["sublinear_growth"] = document["growth"]["p95_ratio"] < growth
+    document["targets"] = {
+        f"p95_le_{target:g}ms_at_{r['users']}": {"users": r["users"], "p95_ms": r["with_indexes"]["p95_ms"],
+                                                   "target_ms": target, "met": r["with_indexes"]["p95_ms"] <= target}
+        for r in results if (target := TARGETS_P95_MS.get(r["users"])) is not None}
     document["explain_analyze_at_largest"] = explain
     return document
 

@@ -50,6 +50,20 @@ async def archive_all(sessions: async_sessionmaker[AsyncSession], events: EventL
             return total
 
 
+async def tighten_discovery_bounds(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Lower every loose ``users.rank_bound`` (domain/discovery/bounds.py), one transaction per batch."""
+    from domain.discovery.bounds import BATCH, tighten
+    from domain.transaction import unit_of_work
+
+    total = 0
+    while True:
+        async with unit_of_work(sessions) as session:
+            count = await tighten(session, BATCH)
+        total += count
+        if count < BATCH:
+            return total
+
+
 class JobRunner:
     """The in-process schedule: ``start`` in the lifespan, ``stop`` before the resources close."""
 
@@ -76,21 +90,26 @@ class JobRunner:
                     log.info("archived %d idle matches", archived)
             except Exception:
                 log.exception("archive job failed; retrying at the next interval")
+            try:
+                tightened = await tighten_discovery_bounds(self.sessions)
+                if tightened:
+                    log.info("tightened %d discovery rank bounds", tightened)
+            except Exception:
+                log.exception("discovery bounds job failed; retrying at the next interval")
             self.runs += 1
             await asyncio.sleep(self.every_s)
 
 
 async def run_once(settings: Settings) -> int:
     """Run every job once against ``settings``' database and Redis; return the number of archived matches."""
-    import redis.asyncio as aioredis
-
     from delete_api.database import make_engine, make_sessionmaker
     from domain.events.log import EventLog
+    from infra.redis_cluster import client_from_url
     from infra.redis_publisher import RedisPublisher
 
     assert settings.database_url is not None and settings.redis_url is not None
     engine = make_engine(settings.database_url.reveal(), pool_size=1)
-    redis = aioredis.Redis.from_url(settings.redis_url.reveal(), socket_timeout=5, socket_connect_timeout=3)
+    redis = client_from_url(settings.redis_url.reveal(), socket_timeout=5, socket_connect_timeout=3)
     publisher = RedisPublisher(redis)
     try:
         events = EventLog(publisher, str(settings.extra.get("redis_prefix", "delete:")))

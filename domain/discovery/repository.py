@@ -1,4 +1,4 @@
-"""All discovery SQL: one filter-and-rank query per batch, and the same filters for given pairs.
+"""All discovery SQL: the filter-and-rank query of a batch (run per tier), and the same filters for given pairs.
 
 Both queries share one WHERE clause (``ELIGIBLE``) over these relations:
 
@@ -22,14 +22,21 @@ locations stored, see ``domain/location/grid.py``), so the filter and the distan
 on the card agree and neither is finer than a cell; the box
 radius is widened by the ratio of ``earth()``'s radius to that one so the box
 always contains the circle.
+
+Since migration 0012 the cube has a seventh dimension, ``users.rank_bound`` (an
+upper bound of the candidate's completeness + recency + newness), and the box a
+range of it: ``candidates`` reads the best tier first and the lower ones only
+while they could still change the batch (``enough_floor``), which gives exactly
+the rows of one query over every tier (docs/discovery.md, "At scale").
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -54,11 +61,12 @@ _AGE = "date_part('year', age(CAST(:today AS date), u.birthdate))::int"
 VIEWER = f"""
     SELECT u.id, u.gender, u.interested_in, u.max_distance_km, u.lat, u.lon,
            discovery_box(u.lat, u.lon, u.max_distance_km * {BOX_METRES_PER_KM!r},
-                         {_BORN_AFTER}, {_BORN_BY}, {_AGE}) AS box,
+                         {_BORN_AFTER}, {_BORN_BY}, {_AGE}, {{bounds}}) AS box,
            {_BORN_BY} AS born_by, {_BORN_AFTER} AS born_after, {_AGE} AS age,
            coalesce(vt.traits, '{NEUTRAL_VECTOR}'::vector) AS traits
     FROM users u LEFT JOIN user_traits vt ON vt.user_id = u.id
     WHERE {{viewers}}"""  # noqa: S608 - constants only
+ANY_BOUND = "0, 32767"  # every rank_bound a smallint can hold
 
 # (viewer_id, user_id) pairs never shown, whatever else holds; {a|b}: the viewer's and the other's column.
 EXCLUDED = """
@@ -85,7 +93,7 @@ ELIGIBLE = f"""
     AND u.status IN ('active', 'suspended')
     AND (u.status = 'active' OR u.suspended_until <= :now)
     AND u.lat IS NOT NULL AND u.gender IS NOT NULL
-    AND v.box @> discovery_point(u.lat, u.lon, u.birthdate, u.age_min, u.age_max)
+    AND v.box @> discovery_point(u.lat, u.lon, u.birthdate, u.age_min, u.age_max, u.rank_bound)
     AND u.gender = ANY(v.interested_in) AND v.gender = ANY(u.interested_in)
     AND u.birthdate <= v.born_by AND u.birthdate > v.born_after
     AND v.age BETWEEN u.age_min AND u.age_max
@@ -129,7 +137,7 @@ _BY_GENDER = "\n    UNION ALL".join(f"""
       AND u.id <> ALL(:sent)""" for gender in GENDERS)  # noqa: S608 - constants only
 
 BATCH_SQL = f"""
-WITH v AS MATERIALIZED ({VIEWER.format(viewers="u.id = :viewer_id")}),
+WITH v AS MATERIALIZED ({VIEWER.format(viewers="u.id = :viewer_id", bounds=":bound_min, :bound_max")}),
 excluded AS MATERIALIZED ({_excluded("{viewer} = :viewer_id")}),
 c AS MATERIALIZED ({_BY_GENDER}),
 r AS MATERIALIZED (SELECT c.*, {_SCORE} AS score, {_RANK} AS rank FROM c)
@@ -142,7 +150,7 @@ PAIRS_SQL = f"""
 WITH pairs AS MATERIALIZED (
     SELECT DISTINCT * FROM unnest(CAST(:viewer_ids AS uuid[]), CAST(:user_ids AS uuid[])) AS p(viewer_id, user_id)
 ),
-v AS MATERIALIZED ({VIEWER.format(viewers="u.id IN (SELECT viewer_id FROM pairs)")}),
+v AS MATERIALIZED ({VIEWER.format(viewers="u.id IN (SELECT viewer_id FROM pairs)", bounds=ANY_BOUND)}),
 excluded AS MATERIALIZED ({_excluded("({viewer}, {user}) IN (SELECT viewer_id, user_id FROM pairs)")})
 SELECT pairs.viewer_id, pairs.user_id
 FROM pairs
@@ -150,6 +158,14 @@ JOIN v ON v.id = pairs.viewer_id
 JOIN users u ON u.id = pairs.user_id
 WHERE {ELIGIBLE}
 """  # noqa: S608 - built from constants only; every value is a bound parameter
+
+# Floors of the tiers of ``users.rank_bound`` (migration 0012: at least the candidate's completeness +
+# recency + newness), searched best first; see ``candidates``.
+TIERS = (36, 28, 0)
+MAX_BOUND = 2 ** 15 - 1
+BOUND_TRUSTED_FOR = timedelta(minutes=30)  # the trigger's bound holds from an hour before the write
+_BEST_COMPATIBILITY = 100 * ranking.COMPATIBILITY_WEIGHT  # the most the viewer-dependent term adds
+_BEST_OPPOSITE = (ranking.OPPOSITE_BELOW - 1) * ranking.COMPATIBILITY_WEIGHT
 
 _BATCH = text(BATCH_SQL).bindparams(bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
 _PAIRS = text(PAIRS_SQL)
@@ -172,21 +188,68 @@ class CandidateRow:
     created_at: datetime
 
 
-def batch_params(viewer_id: uuid.UUID, count: int, sent: Collection[uuid.UUID], now: datetime) -> dict[str, Any]:
-    """The bound parameters of ``BATCH_SQL``."""
+def batch_params(viewer_id: uuid.UUID, count: int, sent: Collection[uuid.UUID], now: datetime,
+                 bounds: tuple[int, int] = (0, MAX_BOUND)) -> dict[str, Any]:
+    """The bound parameters of ``BATCH_SQL`` (``bounds``: the tier's ``rank_bound`` range, both ends included)."""
     params: dict[str, Any] = {"now": now, "today": now.date(), "viewer_id": viewer_id, "count": count,
-                              "sent": list(sent), "new_after": now - timedelta(days=ranking.NEW_ACCOUNT_DAYS)}
+                              "sent": list(sent), "new_after": now - timedelta(days=ranking.NEW_ACCOUNT_DAYS),
+                              "bound_min": bounds[0], "bound_max": bounds[1]}
     for days, _ in ranking.RECENCY:
         params[f"active_{days}d"] = now - timedelta(days=days)
     return params
 
 
+def tiers_for(now: datetime) -> tuple[int, ...]:
+    """The tier floors to search for a batch at ``now``: all of ``TIERS``, or one tier when ``now`` is so far
+    in the past that a bound written since might not hold for it (a caller replaying an old moment)."""
+    return TIERS if now >= datetime.now(UTC) - BOUND_TRUSTED_FOR else (0,)
+
+
+def enough_floor(rows: Sequence[Any], count: int) -> int:
+    """The highest floor such that nobody with fewer static points than it can change the batch ``rows`` make:
+    the ``count``-th best of ``rows`` and their best opposite each rank strictly above what anyone below the
+    floor could (``_BEST_... + floor - 1``; strictly, since ties go to the smaller id). 0 when unknown."""
+    ordered = sorted(rows, key=lambda r: (-r.rank, r.id))
+    if len(ordered) < count:
+        return 0
+    opposite = next((r for r in ordered if r.score < ranking.OPPOSITE_BELOW), None)
+    if opposite is None:
+        return 0
+    floor_for_top = math.ceil(float(ordered[count - 1].rank) - _BEST_COMPATIBILITY + 1) - 1
+    floor_for_opposite = math.ceil(float(opposite.rank) - _BEST_OPPOSITE + 1) - 1
+    return max(0, min(floor_for_top, floor_for_opposite))
+
+
+def decided(rows: Sequence[Any], count: int, floor: int) -> bool:
+    """Whether ``rows`` (every tier down to ``floor``) already hold the batch (see ``enough_floor``)."""
+    return floor <= 0 or enough_floor(rows, count) >= floor
+
+
+def best_of(rows: Sequence[Any], count: int) -> list[Any]:
+    """What ``BATCH_SQL`` returns over all tiers: the ``count`` best, then the best opposite."""
+    ordered = sorted({r.id: r for r in rows}.values(), key=lambda r: (-r.rank, r.id))
+    opposite = next((r for r in ordered if r.score < ranking.OPPOSITE_BELOW), None)
+    return ordered[:count] + ([opposite] if opposite is not None else [])
+
+
 async def candidates(session: AsyncSession, viewer_id: uuid.UUID, count: int, sent: Collection[uuid.UUID],
                      now: datetime) -> list[CandidateRow]:
-    """The best ``count`` eligible candidates by rank plus the best-ranked opposite (the one query of a batch)."""
-    rows = await session.execute(_BATCH, batch_params(viewer_id, count, sent, now))
+    """The best ``count`` eligible candidates by rank plus the best-ranked opposite.
+
+    One query per tier of ``rank_bound``, best first, until the tiers read decide the batch. The first
+    tier starts at ``TIERS[0]``; each next one reaches down to what the rows read so far show is enough
+    (``enough_floor``), or to the next of ``TIERS`` if that is higher. The last tier (floor 0) always
+    decides, and then the result is exactly what one query over everyone would return.
+    """
+    tiers = tiers_for(now)
+    floor, ceiling = tiers[0], MAX_BOUND
+    rows = list(await session.execute(_BATCH, batch_params(viewer_id, count, sent, now, (floor, ceiling))))
+    while not decided(rows, count, floor):
+        ceiling = floor - 1
+        floor = max(enough_floor(rows, count), next((t for t in tiers if t < floor), 0))
+        rows.extend(await session.execute(_BATCH, batch_params(viewer_id, count, sent, now, (floor, ceiling))))
     return [CandidateRow(r.id, float(r.l1), int(r.photos), int(r.prompts), bool(r.has_bio), r.last_active_at,
-                         r.created_at) for r in rows]
+                         r.created_at) for r in best_of(rows, count)]
 
 
 async def eligible_pairs(session: AsyncSession, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]],

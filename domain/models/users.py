@@ -48,8 +48,10 @@ class User(Base):
               postgresql_where=text("lat IS NOT NULL")),
         Index("ix_users_status_active", "status", "last_active_at"),
         Index("ix_users_created_at", "created_at"),  # moderation.stats: signups today (migration 0011)
-        # discovery: discovery_box(...) @> discovery_point(...), one partial index per gender; see migration 0004
-        *(Index(f"ix_users_discovery_{gender}", text("discovery_point(lat, lon, birthdate, age_min, age_max)"),
+        # discovery: discovery_box(...) @> discovery_point(...), one partial index per gender; see migrations
+        # 0004 and 0012 (rank_bound, the seventh dimension)
+        *(Index(f"ix_users_discovery_{gender}",
+                text("discovery_point(lat, lon, birthdate, age_min, age_max, rank_bound)"),
                 postgresql_using="gist",
                 postgresql_where=text(f"gender = '{gender}' AND lat IS NOT NULL AND role = 'user' "
                                       "AND status IN ('active', 'suspended')"))
@@ -94,6 +96,9 @@ class User(Base):
     photo_count: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
     prompt_count: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
     traits: Mapped[list[float] | None] = mapped_column(Vector(6))
+    # An upper bound of completeness + recency + newness, set by the users_rank_bound trigger of migration
+    # 0012 (domain/discovery/bounds.py): never write it.
+    rank_bound: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="50")
 
 
 # moderation.search: case-insensitive prefixes as index ranges in character order (migration 0011)

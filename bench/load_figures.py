@@ -17,6 +17,7 @@ IDLE_SOCKET_MAX_KB = 30.0
 PING_P99_MAX_MS = 20.0
 SOAK_GROWTH_MAX_PERCENT = 5.0
 SOAK_DRIFT_MAX = 1.2
+CPU_PER_COMMAND_MAX_MS = 1.4  # server CPU (user+sys of the node processes) per command answered
 TARGET_USERS, TARGET_ACTIVE, TARGET_IDLE_SOCKETS, TARGET_LOGINS, TARGET_SOAK_S = 2000, 200, 10_000, 20, 600.0
 
 # kinds whose latency is "event delivery" (command sent by one user -> event on another's device)
@@ -49,6 +50,26 @@ def latency_table(samples: Samples) -> dict[str, dict[str, float | int | None]]:
     table = {kind: summary_ms(ms) for kind, (_, ms) in sorted(samples.items())}
     table["deliveries (all)"] = summary_ms([v for k in DELIVERY_KINDS for v in samples.get(k, ((), ()))[1]])
     return table
+
+
+def cpu_per_command(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]],
+                    nodes: Sequence[str], commands: int) -> dict[str, Any]:
+    """Server CPU per command over the measured window: the node processes' CPU seconds (user+sys, from two
+    ``harness.cpu_snapshot``s) divided by the commands answered in that window (a reply or an error code)."""
+    used = {n: sum(t - before.get(n, {}).get(pid, t) for pid, t in after.get(n, {}).items()) for n in nodes}
+    total = sum(used.values())
+    return {"node_cpu_s": {n: round(v, 3) for n, v in used.items()}, "commands": commands,
+            "ms": round(total * 1000 / commands, 3) if commands else None}
+
+
+def cpu_per_command_line(figure: dict[str, Any]) -> str:
+    """The report's line: ``server CPU per command: X ms (target <= 1.4 ms: met/missed)``."""
+    ms = figure["ms"]
+    verdict = "-" if ms is None else ("met" if ms <= CPU_PER_COMMAND_MAX_MS else "missed")
+    shown = "-" if ms is None else f"{ms:.2f}"
+    return (f"server CPU per command: {shown} ms (target \u2264 {CPU_PER_COMMAND_MAX_MS:g} ms: {verdict}); "
+            f"{figure['commands']} commands answered, node CPU s "
+            + ", ".join(f"{n} {v:.2f}" for n, v in figure["node_cpu_s"].items()))
 
 
 def _median(values: list[float]) -> float | None:
@@ -110,6 +131,10 @@ def targets(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
             out[f"mixed_{kind}_p99_le_50ms"] = _target(
                 f"{kind} delivery p99 <= {DELIVERY_P99_MAX_MS:g} ms with {TARGET_USERS} users / {TARGET_ACTIVE} "
                 "active on 2 nodes", p99, None if p99 is None else p99 <= DELIVERY_P99_MAX_MS, scale)
+        ms = (mixed.get("cpu_per_command") or {}).get("ms")
+        out["mixed_cpu_per_command_le_1_4ms"] = _target(
+            f"server CPU per command <= {CPU_PER_COMMAND_MAX_MS:g} ms (user+sys of both nodes / commands answered)",
+            ms, None if ms is None else ms <= CPU_PER_COMMAND_MAX_MS, scale)
         lost = mixed["verification"]["lost"] + mixed["verification"]["unexpected"]
         out["mixed_zero_durable_events_lost"] = _target("zero durable events lost (or unexpected)", lost,
                                                         lost == 0, True)

@@ -59,6 +59,7 @@ class Recorder:
         self.samples: dict[str, tuple[array[float], array[float]]] = {}  # kind -> (at s, latency ms)
         self.delivered: Counter[int] = Counter()  # events (all devices) delivered per second of the run
         self.commands: Counter[int] = Counter()  # commands sent per second of the run
+        self.completed = 0  # commands answered (a reply or an error code) since the start, never reset
         self.command_types: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()  # "<command>: <code>"
         self.event_types: Counter[str] = Counter()
@@ -217,6 +218,8 @@ class World:
         rec.commands[int((started - rec.start_ns) // 1_000_000_000)] += 1
         rec.command_types[kind] += 1
         outcome = await attempt(client, kind, data, CALL_TIMEOUT_S)
+        if outcome.error is None or isinstance(outcome.error, ClientError):
+            rec.completed += 1
         if outcome.error is not None:
             rec.errors[_error_key(kind, outcome.error)] += 1
             return None

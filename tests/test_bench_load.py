@@ -69,6 +69,11 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
     server = mixed["server_latency_ms"]  # the nodes' own histograms over the measured window
     assert server["commands"] and all(v["count"] > 0 and v["p50"] <= v["p99"] for v in server["commands"].values())
     assert "The servers' own view" in (out / "report.md").read_text()
+    per_command = mixed["cpu_per_command"]  # the nodes' CPU over the window / commands answered in it
+    assert per_command["commands"] > 0 and per_command["ms"] > 0
+    assert set(per_command["node_cpu_s"]) == set(mixed["nodes"])
+    assert "Server CPU per command: " in (out / "report.md").read_text()
+    assert "mixed: server CPU per command: " in result.stderr
     assert (out / "report.md").read_text().startswith("# Load report: ")
     assert summary["plots"] == list(report_plots.PLOTS)
     for name in report_plots.PLOTS:

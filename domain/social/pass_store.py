@@ -3,30 +3,52 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, bindparam, delete, update
+from sqlalchemy import Interval, bindparam, delete, not_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Pass, User, table
-from domain.social.store_common import ACTOR, NOW, TARGET
+from domain.social.person_store import CLOCK_NOW, Target, target_columns
+from domain.social.store_common import ACTOR, TARGET
 
 _passes = table(Pass)
-_NEW_PASS = insert(_passes).values(passer_id=ACTOR, passee_id=TARGET, created_at=NOW,
-                                   expires_at=bindparam("p_expires_at", type_=DateTime(timezone=True)))
-_UPSERT_PASS = (_NEW_PASS.on_conflict_do_update(index_elements=[_passes.c.passer_id, _passes.c.passee_id],
-                                                set_={"created_at": _NEW_PASS.excluded.created_at,
-                                                      "expires_at": _NEW_PASS.excluded.expires_at})
-                .returning(_passes.c.expires_at))
+_EXCLUDED = insert(_passes).excluded  # the row an upsert proposed
 
 
-async def upsert_pass(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID, now: datetime,
-                      expires_at: datetime) -> datetime:
-    """Pass (again): the pass runs to ``expires_at`` from now on."""
-    params = {"actor": passer_id, "target": passee_id, "now": now, "p_expires_at": expires_at}
-    expires: datetime = (await session.execute(_UPSERT_PASS, params)).scalar_one()
-    return expires
+# One round trip for a pass (after the passer's row is locked): the clock read, the target as the passer relates
+# to it, and the pass upserted only when the target may be passed on (exists, not deleted, no block, not liked);
+# the caller raises from the target's facts, which also tell why nothing was written. The row lock must be a
+# statement of its own: this statement's snapshot has to be taken once the lock is held, or a like committed
+# while it waited would go unseen
+_PASS_TARGET = target_columns(CLOCK_NOW.c.now).add_columns(CLOCK_NOW.c.now).join(CLOCK_NOW, true()).cte("target")
+_PASS_IF_ALLOWED = (
+    insert(_passes)
+    .from_select(["passer_id", "passee_id", "created_at", "expires_at"],
+                 select(ACTOR, TARGET, _PASS_TARGET.c.now,
+                        _PASS_TARGET.c.now + bindparam("p_lasts", type_=Interval))
+                 .where(_PASS_TARGET.c.status != "deleted", not_(_PASS_TARGET.c.blocked),
+                        not_(_PASS_TARGET.c.liked_by_actor)))
+    .on_conflict_do_update(index_elements=[_passes.c.passer_id, _passes.c.passee_id],
+                           set_={"created_at": _EXCLUDED.created_at, "expires_at": _EXCLUDED.expires_at})
+    .returning(_passes.c.expires_at)
+    .cte("passed"))
+_PASS_IF_ALLOWED_WITH_TARGET = (
+    select(_PASS_TARGET.c.status, _PASS_TARGET.c.suspended_until, _PASS_TARGET.c.blocked,
+           _PASS_TARGET.c.passed_by_actor, _PASS_TARGET.c.liked_by_actor, _PASS_IF_ALLOWED.c.expires_at)
+    .select_from(_PASS_TARGET.outerjoin(_PASS_IF_ALLOWED, true())))
+
+
+async def pass_if_allowed(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID,
+                          lasts: timedelta) -> tuple[Target | None, datetime | None]:
+    """Pass on the passee for ``lasts`` from the database's clock if they exist, are not deleted, not blocked
+    either way and not liked by the passer (again: the time restarts). Returns the passee as the passer relates
+    to them (None: no such user) and the pass's expiry (None: nothing was written). The caller holds the
+    passer's row lock (``locks.lock_user_row``), which serialises this with the passer's likes."""
+    params = {"actor": passer_id, "target": passee_id, "p_lasts": lasts}
+    row = (await session.execute(_PASS_IF_ALLOWED_WITH_TARGET, params)).one_or_none()
+    return (None, None) if row is None else (Target(*row[:-1]), row[-1])
 
 
 async def delete_active_pass(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID,

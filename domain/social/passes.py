@@ -20,12 +20,12 @@ async def pass_on(session: AsyncSession, passer_id: uuid.UUID, target_id: uuid.U
     if target_id == passer_id:
         raise NotFound("no such person")
     await locks.lock_user_row(session, passer_id)  # serialised with the passer's likes
-    target, now = await person_store.target_and_clock(session, passer_id, target_id)
-    if target is None or now is None or target.status == "deleted" or target.blocked:
+    # one round trip: the target read and, when the rules below allow it, the pass written
+    target, expires_at = await pass_store.pass_if_allowed(session, passer_id, target_id, rules.PASS_LASTS)
+    if target is None or target.status == "deleted" or target.blocked:
         raise NotFound("no such person")
-    if target.liked_by_actor:
+    if target.liked_by_actor or expires_at is None:
         raise Conflict("you already liked this person; unmatch or block instead")
-    expires_at = await pass_store.upsert_pass(session, passer_id, target_id, now, rules.pass_expiry(now))
     return {"expires_at": rfc3339(expires_at)}
 
 

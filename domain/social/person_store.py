@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select, true
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Like, User, table
@@ -27,31 +27,27 @@ class Target:
     liked_by_actor: bool
 
 
-def _target_select(now: ColumnElement[datetime]) -> Select[Any]:
-    """The target (``:target``) as the actor (``:actor``) relates to it, with passes judged at ``now``."""
-    return select(
-        _user.status, _user.suspended_until, blocked_between(ACTOR, _user.id),
-        active_pass(ACTOR, _user.id, now),
-        exists().where(_like.liker_id == ACTOR, _like.likee_id == _user.id),
-    ).where(_user.id == TARGET)
+# the database's clock, read once per statement (volatile: evaluated once, not inlined)
+CLOCK_NOW = select(func.clock_timestamp().label("now")).cte("now")
 
 
-_TARGET_AT = _target_select(NOW)
-_CLOCK_NOW = select(func.clock_timestamp().label("now")).cte("now")  # volatile: evaluated once, not inlined
-_TARGET_AND_CLOCK = _target_select(_CLOCK_NOW.c.now).add_columns(_CLOCK_NOW.c.now).join(_CLOCK_NOW, true())
+def target_columns(now: ColumnElement[datetime]) -> Select[Any]:
+    """The target (``:target``) as the actor (``:actor``) relates to it, with passes judged at ``now``: ``Target``'s
+    fields, labelled by their names."""
+    return select(_user.status.label("status"), _user.suspended_until.label("suspended_until"),
+                  blocked_between(ACTOR, _user.id).label("blocked"),
+                  active_pass(ACTOR, _user.id, now).label("passed_by_actor"),
+                  exists().where(_like.liker_id == ACTOR, _like.likee_id == _user.id).label("liked_by_actor"),
+                  ).where(_user.id == TARGET)
+
+
+_TARGET_AT = target_columns(NOW)
 
 
 async def target(session: AsyncSession, actor_id: uuid.UUID, target_id: uuid.UUID, now: datetime) -> Target | None:
     """The target as the actor relates to it, in one round trip; None if no such user."""
     row = (await session.execute(_TARGET_AT, {"actor": actor_id, "target": target_id, "now": now})).one_or_none()
     return None if row is None else Target(*row)
-
-
-async def target_and_clock(session: AsyncSession, actor_id: uuid.UUID,
-                           target_id: uuid.UUID) -> tuple[Target | None, datetime | None]:
-    """``target`` and the database's clock in one round trip (the clock only when the target exists)."""
-    row = (await session.execute(_TARGET_AND_CLOCK, {"actor": actor_id, "target": target_id})).one_or_none()
-    return (None, None) if row is None else (Target(*row[:-1]), row[-1])
 
 
 _USER_STATUS = select(_user.status).where(_user.id == USER)

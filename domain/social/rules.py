@@ -200,8 +200,7 @@ def next_utc_midnight(now: datetime) -> datetime:
 
 
 # -- passes ----------------------------------------------------------------------------------------------------
-def pass_expiry(now: datetime) -> datetime:
-    return now + timedelta(days=PASS_DAYS)
+PASS_LASTS = timedelta(days=PASS_DAYS)
 
 
 def check_pass_undo(last_undo_at: datetime | None, now: datetime) -> None:

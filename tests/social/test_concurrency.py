@@ -127,6 +127,24 @@ async def test_like_and_block_at_once_never_leave_a_match(two_nodes: list[Runnin
                                     "AND state IN ('active', 'archived', 'dating')", a=a.id) == 0
 
 
+async def test_a_like_and_a_pass_on_the_same_person_at_once_never_both_stand(two_nodes: list[RunningServer],
+                                                                             engine: AsyncEngine) -> None:
+    """One user's like and pass on the same person, sent at once from two devices on two nodes: exactly one
+    wins (the other is refused), never a like and an active pass side by side."""
+    for k in range(10):
+        me, other = await make_person(engine), await make_person(engine)
+        async with AsyncExitStack() as stack:
+            first, second = await connect(stack, two_nodes[0], me), await connect(stack, two_nodes[1], me)
+            results = await gather_limited(first.call("like", {"user_id": other.key, "comment": comment(k)}),
+                                           second.call("pass", {"user_id": other.key}))
+        outcomes = sorted(outcome(r) for r in results)
+        assert outcomes in (["conflict", "ok"], ["not_found", "ok"]), outcomes
+        likes = await scalar(engine, "SELECT count(*) FROM likes WHERE liker_id = :a", a=me.id)
+        passes = await scalar(engine, "SELECT count(*) FROM passes WHERE passer_id = :a AND expires_at > now()",
+                              a=me.id)
+        assert likes + passes == 1, (likes, passes)
+
+
 async def test_like_back_racing_an_account_deletion_never_leaves_an_open_match(two_nodes: list[RunningServer],
                                                                                engine: AsyncEngine) -> None:
     """A like back arriving while the liked account is being deleted: no open match with a deleted account."""

@@ -40,6 +40,18 @@ async def test_pass_needs_someone_to_pass(server: RunningServer, engine: AsyncEn
     assert await scalar(engine, "SELECT count(*) FROM passes WHERE passer_id = :u", u=me.id) == 0
 
 
+async def test_pass_on_someone_blocked_either_way_is_not_found_and_writes_nothing(server: RunningServer,
+                                                                                  engine: AsyncEngine) -> None:
+    """A block, mine or theirs, hides the person: passing on them is not_found and leaves no pass behind."""
+    me, blocked, blocker = await make_person(engine), await make_person(engine), await make_person(engine)
+    async with online(server, me, blocker) as (c, theirs):
+        await c.call("block", {"user_id": blocked.key})
+        await theirs.call("block", {"user_id": me.key})
+        for person in (blocked, blocker):
+            assert (await error_code(c, "pass", {"user_id": person.key})).code == "not_found"
+    assert await scalar(engine, "SELECT count(*) FROM passes WHERE passer_id = :u", u=me.id) == 0
+
+
 async def test_pass_blocks_my_like_until_undone(server: RunningServer, engine: AsyncEngine) -> None:
     """While my pass is active my like is not_found; after pass.undo it goes through."""
     me, other = await make_person(engine), await make_person(engine)

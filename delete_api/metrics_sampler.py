@@ -24,8 +24,9 @@ class MetricsSampler:
     """The background task that samples the pool and the outbox into gauges."""
 
     def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], version: str,
-                 interval_s: float = INTERVAL_S) -> None:
+                 interval_s: float = INTERVAL_S, *, replica: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self.replica = replica  # the read replica's engine (DATABASE_READ_URL), sampled as pool="replica"
         self.sessions = sessions
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
@@ -42,14 +43,19 @@ class MetricsSampler:
             await self.sample()
             await asyncio.sleep(self.interval_s)
 
-    async def sample(self) -> None:
-        """Copy the pool's and the outbox's figures into their gauges (a failed outbox read keeps the last)."""
-        pool = self.engine.pool
+    @staticmethod
+    def _sample_pool(label: str, engine: AsyncEngine) -> None:
         for gauge, reading in ((metrics.db_pool_checked_out, "checkedout"), (metrics.db_pool_size, "size"),
                                (metrics.db_pool_overflow, "overflow")):
-            read = getattr(pool, reading, None)
+            read = getattr(engine.pool, reading, None)
             if callable(read):
-                gauge.set(read())
+                gauge.labels(label).set(read())
+
+    async def sample(self) -> None:
+        """Copy the pool's and the outbox's figures into their gauges (a failed outbox read keeps the last)."""
+        self._sample_pool("primary", self.engine)
+        if self.replica is not None:
+            self._sample_pool("replica", self.replica)
         try:
             async with self.sessions() as session:
                 stats = await outbox_stats(session)

@@ -38,3 +38,17 @@ class CommandContext:
         """One session and transaction for this command; events publish after commit."""
         async with unit_of_work(self.connection.deps.sessions) as session:
             yield session
+
+    @asynccontextmanager
+    async def lagging_read(self) -> AsyncIterator[AsyncSession]:
+        """A session for a pure read that tolerates replication lag: the read replica's if one is configured,
+        else this command's transaction on the primary (``domain/read_sessions.py``)."""
+        async with self.connection.deps.reads.lagging() as session:
+            yield session
+
+    @asynccontextmanager
+    async def replica(self) -> AsyncIterator[AsyncSession | None]:
+        """A read replica session beside ``transaction()`` for a service that reads lagging data and checks it
+        on the primary; None without a replica."""
+        async with self.connection.deps.reads.beside() as session:
+            yield session

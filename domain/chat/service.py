@@ -114,8 +114,12 @@ async def _announce(session: AsyncSession, events: EventLog, match: MatchRow, me
 
 
 async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID, before: uuid.UUID | None,
-                  limit: int = rules.HISTORY_DEFAULT_LIMIT) -> HistoryReply:
-    """One page of the match's messages, newest first; ``next_before`` continues it (null at the start)."""
+                  limit: int = rules.HISTORY_DEFAULT_LIMIT, read: AsyncSession | None = None) -> HistoryReply:
+    """One page of the match's messages, newest first; ``next_before`` continues it (null at the start).
+
+    With ``read`` (a read replica session) the page is read there and may lag; whether the caller may read
+    this match, and the ``before`` message (which may have just arrived as an event), come from ``session``.
+    """
     rules.check_limit(limit)
     await _open_match(session, user_id, match_id, None)
     cursor = None
@@ -123,7 +127,7 @@ async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID
         cursor = await repo.message_in_match(session, match_id, before)
         if cursor is None:
             raise NotFound("no such message in this match")
-    page = await repo.history(session, match_id, cursor, limit + 1)
+    page = await repo.history(read or session, match_id, cursor, limit + 1)
     more = len(page) > limit
     page = page[:limit]
     return {"messages": [message_view(m) for m in page],

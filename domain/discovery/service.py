@@ -1,7 +1,8 @@
 """Discovery: ranked batches of cards for a viewer, and the live check of newly eligible people.
 
-A batch is one query (``repository.candidates``: every filter, the rank, the
-best ``count + 1`` plus the best-ranked opposite) and one batched card load.
+A batch is one ranked read (``repository.candidates``: every filter, the rank, the
+best ``count + 1`` plus the best-ranked opposite, one query per tier of
+``rank_bound``, most batches one or two) and one batched card load.
 The extra row tells whether anyone is left after this batch, so the caller
 can say ``discovery.empty`` without asking again. Services never commit.
 """
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.cards import load_cards, load_cards_for_pairs
 from domain.compatibility.scoring import score_from_distance
-from domain.discovery import ranking
+from domain.discovery import ranking, rechecked
 from domain.discovery import repository as repo
 from domain.errors import NotFound, ValidationFailed
 from domain.photos.storage import MediaStorage
@@ -43,16 +44,22 @@ def _ranked(row: repo.CandidateRow, now: datetime) -> ranking.Ranked:
 
 
 async def next_batch(session: AsyncSession, storage: MediaStorage, viewer_id: uuid.UUID, count: int,
-                     sent: Collection[uuid.UUID], now: datetime | None = None) -> Batch:
-    """Up to ``count`` cards for the viewer, best first, leaving out ``sent`` (already shown on this socket)."""
+                     sent: Collection[uuid.UUID], now: datetime | None = None,
+                     read: AsyncSession | None = None) -> Batch:
+    """Up to ``count`` cards for the viewer, best first, leaving out ``sent`` (already shown on this socket).
+
+    With ``read`` (a read replica session) the ranking and the cards are read there, and every candidate is
+    checked again on the primary ``session`` first (``rechecked``): replica lag never shows someone blocked
+    or passed a moment ago.
+    """
     now = now or datetime.now(UTC)
-    rows = await repo.candidates(session, viewer_id, count + 1, sent, now)
+    rows = await rechecked.candidates(session, read, viewer_id, count + 1, sent, now)
     ranked = [_ranked(row, now) for row in rows]
     chosen = ranking.choose_batch(ranked, count)
     if not chosen:
         await _check_viewer(session, viewer_id)
         return Batch([], exhausted=True)
-    cards = await load_cards(session, viewer_id, [c.user_id for c in chosen], storage, today=now.date())
+    cards = await load_cards(read or session, viewer_id, [c.user_id for c in chosen], storage, today=now.date())
     left = len({c.user_id for c in ranked}) - len(chosen)
     return Batch([cards[c.user_id] for c in chosen if c.user_id in cards], exhausted=left <= 0)
 

@@ -114,9 +114,11 @@ async def find(session: AsyncSession, query: str) -> list[Any]:
     return rows[:LIMIT]
 
 
-async def search(session: AsyncSession, moderator_id: uuid.UUID, query: str) -> SearchReply:
-    """``moderation.search``: accounts matching ``query`` (see the module docstring)."""
+async def search(session: AsyncSession, moderator_id: uuid.UUID, query: str,
+                 read: AsyncSession | None = None) -> SearchReply:
+    """``moderation.search``: accounts matching ``query`` (see the module docstring), found on ``read`` (the
+    read replica, if any: a lagging list) while the moderator's role is checked on the primary ``session``."""
     await require_moderator(session, moderator_id)
-    rows = await find(session, check_query(query))
+    rows = await find(read or session, check_query(query))
     now = datetime.now(UTC)
     return {"users": [found_user(r, now) for r in rows]}

@@ -48,12 +48,15 @@ def day_start(now: datetime) -> datetime:
 
 
 async def stats(session: AsyncSession, moderator_id: uuid.UUID,
-                count_online: Callable[[], Awaitable[int | None]], now: datetime | None = None) -> StatsReply:
-    """The panel's figures; ``count_online`` counts the people with a live socket on any node."""
+                count_online: Callable[[], Awaitable[int | None]], now: datetime | None = None,
+                read: AsyncSession | None = None) -> StatsReply:
+    """The panel's figures; ``count_online`` counts the people with a live socket on any node. The counts
+    are read on ``read`` (the read replica, if any), the moderator's role on the primary ``session``."""
     await require_moderator(session, moderator_id)
     now = now or datetime.now(UTC)
-    row = (await session.execute(text(_STATS_SQL), {"day": day_start(now), "week_start": now - MEDIAN_WINDOW})).one()
-    pending = await photo_feed.pending_count(session)
+    counts = read or session
+    row = (await counts.execute(text(_STATS_SQL), {"day": day_start(now), "week_start": now - MEDIAN_WINDOW})).one()
+    pending = await photo_feed.pending_count(counts)
     median = row.median_resolution_s_7d
     return {
         "online_users": await count_online(),

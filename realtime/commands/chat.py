@@ -49,8 +49,8 @@ async def send(ctx: CommandContext, data: SendIn) -> r.SendReply:
 @REGISTRY.command("messages.history", HistoryIn, reply=r.HistoryReply,
                   summary="A page of a match's messages, newest first.")
 async def history(ctx: CommandContext, data: HistoryIn) -> r.HistoryReply:
-    async with ctx.transaction() as session:
-        return await chat.history(session, ctx.principal.user_id, data.match_id, data.before, data.limit)
+    async with ctx.transaction() as session, ctx.replica() as read:  # the page may lag; message.created does not
+        return await chat.history(session, ctx.principal.user_id, data.match_id, data.before, data.limit, read)
 
 
 @REGISTRY.command("messages.read", ReadIn, reply=r.Empty,

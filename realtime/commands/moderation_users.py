@@ -41,8 +41,8 @@ class ActIn(CommandInput):
                   summary="Find accounts by exact user id, email prefix or display-name prefix (case-insensitive; "
                           "at most 20), each with its status and the number of reports received.")
 async def search_users(ctx: CommandContext, data: SearchIn) -> m.SearchReply:
-    async with ctx.transaction() as session:
-        return await search.search(session, ctx.principal.user_id, data.query)
+    async with ctx.transaction() as session, ctx.replica() as read:
+        return await search.search(session, ctx.principal.user_id, data.query, read)
 
 
 @REGISTRY.command("moderation.act", ActIn, role=MODERATOR, reply=m.ActReply,
@@ -58,5 +58,5 @@ async def act(ctx: CommandContext, data: ActIn) -> m.ActReply:
                   summary="The live panel: people online now (all nodes), signups, matches and messages since "
                           "00:00 UTC, open reports, photos waiting and the median time to resolve a report (7 days).")
 async def statistics(ctx: CommandContext, data: NoInput) -> m.StatsReply:
-    async with ctx.transaction() as session:
-        return await stats.stats(session, ctx.principal.user_id, ctx.deps.presence.online_count)
+    async with ctx.transaction() as session, ctx.replica() as read:
+        return await stats.stats(session, ctx.principal.user_id, ctx.deps.presence.online_count, read=read)

@@ -74,13 +74,13 @@ async def pass_undo(ctx: CommandContext, data: PersonIn) -> r.Empty:
 @REGISTRY.command("likes.pending", NoInput, summary="Who liked you and is waiting for an answer.",
                   reply=r.PendingReply)
 async def likes_pending(ctx: CommandContext, data: NoInput) -> r.PendingReply:
-    async with ctx.transaction() as session:
+    async with ctx.lagging_read() as session:
         return await likes.pending(session, ctx.deps.storage, ctx.principal.user_id)
 
 
 @REGISTRY.command("matches.list", MatchesIn, summary="Your matches, newest first, paged.", reply=r.MatchesReply)
 async def matches_list(ctx: CommandContext, data: MatchesIn) -> r.MatchesReply:
-    async with ctx.transaction() as session:
+    async with ctx.lagging_read() as session:
         return await matches.list_matches(session, ctx.deps.storage, ctx.principal.user_id, data.states,
                                           data.cursor, data.limit)
 

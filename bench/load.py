@@ -13,6 +13,9 @@ Scenarios, each selected by its flags and run in this order, each on nodes of it
   also the soak: memory growth per node after warm-up and the p99 drift between the first and last minute.
 - **idle** (``--idle-sockets N``): one fresh node, N idle authenticated sockets; RSS per socket and ping
   p99 while they are held (``--hold`` seconds, so every socket gets a server heartbeat).
+- **restart** (``--restart-sockets N``): two fresh nodes, N sockets on one of them, durable events flowing;
+  SIGTERM to that node (1012) and every client resumes on the other: time until all resumed, events lost,
+  PostgreSQL round trips per resume (``load_restart``).
 - **logins** (``--logins K``): one fresh node at ``--bcrypt-cost`` (12); K concurrent REST logins,
   ``--login-rounds`` times, while sockets ping: ping p99 before and during.
 
@@ -54,6 +57,7 @@ from bench.harness import (
 )
 from bench.load_context import Ctx
 from bench.load_mixed import mixed_scenario
+from bench.load_restart import restart_scenario
 from bench.load_sockets import WARMUP_SOCKETS, idle_scenario, logins_scenario
 from delete_api.database import make_engine, make_sessionmaker
 from delete_api.settings import Settings
@@ -66,12 +70,15 @@ from domain.transaction import unit_of_work
 def scenarios(args: argparse.Namespace) -> list[str]:
     """Which scenarios the flags select (the mixed load when none is named)."""
     chosen = []
-    if args.users is not None or args.duration is not None or (args.idle_sockets is None and args.logins is None):
+    if args.users is not None or args.duration is not None or (
+            args.idle_sockets is None and args.logins is None and args.restart_sockets is None):
         chosen.append("mixed")
     if args.idle_sockets is not None:
         chosen.append("idle")
     if args.logins is not None:
         chosen.append("logins")
+    if args.restart_sockets is not None:
+        chosen.append("restart")
     return chosen
 
 
@@ -100,7 +107,7 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
     doc: dict[str, Any] = {"benchmark": "load", "params": _params(args, settings, chosen),
                            "machine": {**machine, "other_load_percent_of_core": background,
                                        "other_load_busiest": busiest},
-                           "mixed": None, "soak": None, "idle": None, "logins": None}
+                           "mixed": None, "soak": None, "idle": None, "logins": None, "restart": None}
     mixed_samples: figures.Samples | None = None
     pings: dict[str, list[float]] = {}
     try:
@@ -114,6 +121,8 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
         if "logins" in chosen:
             doc["logins"], pings["before logins"], pings[f"{args.logins} logins running"] = \
                 await logins_scenario(ctx)
+        if "restart" in chosen:
+            doc["restart"] = await restart_scenario(ctx)
     finally:
         if ctx.seeded and (args.data_dir or not settings.embedded_database):
             with contextlib.suppress(Exception):
@@ -121,7 +130,7 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
                     await session.execute(delete(User).where(User.id.in_(ctx.seeded)))
         await engine.dispose()
     doc["machine"]["load_average_end"] = machine_facts()["load_average"]
-    doc["targets"] = figures.targets(doc)
+    doc["targets"] = {**figures.targets(doc), **(doc["restart"]["targets"] if doc["restart"] else {})}
     doc["problems"] = figures.problems(doc)
     doc["healthy"] = not doc["problems"]
     doc["wall_s"] = elapsed_s()
@@ -156,7 +165,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out or Path("bench-results") / f"load-{datetime.now(UTC):%Y%m%d-%H%M%S}").absolute()
     try:
         _defaults(args)
-        sockets = max(args.users or 0, 0) * 2 + (args.idle_sockets or 0) + 2 * WARMUP_SOCKETS + 1024
+        sockets = (max(args.users or 0, 0) * 2 + (args.idle_sockets or 0) + 2 * (args.restart_sockets or 0)
+                   + 2 * WARMUP_SOCKETS + 1024)
         raise_fd_limit(sockets)
         with stage(settings, args.data_dir, "delete-bench-load-") as on:
             document = run_async(bench(args, on.settings, on.resolved, on.procs, on.work, out))

@@ -32,7 +32,7 @@ import secrets
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +66,12 @@ from bench.harness import (
 )
 from bench.realtime_systems import EVENT_TYPE, Floor, Ours, RelayOnly, System
 from delete_api.database import make_engine, make_sessionmaker
+from delete_api.embedded.redis_cluster import RedisClusterHarness, redis_server_binary
 from delete_api.settings import Settings
 from domain.auth.tokens import TokenConfig
 from domain.models import User, UserEventCounter
 from domain.transaction import unit_of_work
+from infra.redis_cluster import cluster_client, parse_cluster_url, prepare
 
 NODES = ("a", "b", "c")
 CONNECT_CONCURRENCY = 100
@@ -292,6 +294,40 @@ async def stored_seqs(sessions: async_sessionmaker[AsyncSession], users: list[uu
         return {user_id: int(seq) for user_id, seq in rows.all()}
 
 
+def floor_redis_url(url: str) -> str:
+    """The floor's Redis: on a cluster one seed node (classic pub/sub reaches every node of a cluster)."""
+    cluster = parse_cluster_url(url)
+    if cluster is None:
+        return url
+    host, port = cluster.nodes[0]
+    return f"redis://{host}:{port}"
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    cluster = parse_cluster_url(url)
+    if cluster is not None:
+        return cluster_client(cluster, max_connections=4 * MAX_IN_FLIGHT)
+    return aioredis.Redis.from_url(url, max_connections=4 * MAX_IN_FLIGHT)
+
+
+@contextlib.contextmanager
+def redis_shards(args: argparse.Namespace, resolved: Settings, work: Path) -> Iterator[Settings]:
+    """``resolved`` as is for one Redis; for ``--redis-shards 3`` pointed at a throwaway cluster in ``work``."""
+    if args.redis_shards == 1:
+        yield resolved
+        return
+    binary = redis_server_binary()
+    if binary is None:
+        raise BenchError("--redis-shards 3 needs redis-server >= 7 and redis-cli on PATH")
+    cluster = RedisClusterHarness(work / "redis-cluster", binary)
+    try:
+        say("starting a Redis Cluster: 3 masters, 3 replicas")
+        cluster.start()
+        yield resolved.with_urls(redis_url=cluster.url)
+    finally:
+        cluster.stop()
+
+
 async def start_servers(procs: Processes, resolved: Settings, work: Path) -> dict[str, list[int]]:
     """Nodes and floor relays A, B, C, healthy; returns their ports."""
     assert resolved.redis_url is not None
@@ -300,7 +336,8 @@ async def start_servers(procs: Processes, resolved: Settings, work: Path) -> dic
         procs.spawn(f"node_{n}", serve_argv(ports["node"][k]),
                     child_env(resolved, work, f"node_{n}"))
         procs.spawn(f"floor_{n}", [sys.executable, "-m", "bench.floor", "--port", str(ports["floor"][k]),
-                                   "--redis", resolved.redis_url.reveal()], child_env(resolved, work, f"floor_{n}"))
+                                   "--redis", floor_redis_url(resolved.redis_url.reveal())],
+                    child_env(resolved, work, f"floor_{n}"))
     say("starting nodes A, B, C and floor relays A, B, C")
     await asyncio.gather(*(procs.wait_healthy(f"{kind}_{n}", f"http://127.0.0.1:{ports[kind][k]}"
                                               + ("/v1/health" if kind == "node" else "/health"))
@@ -315,7 +352,8 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
     events = args.events or max(1, round(args.rate * args.duration))
     engine = make_engine(resolved.database_url.reveal(), pool_size=args.producers, max_overflow=8)
     sessions = make_sessionmaker(engine)
-    redis = aioredis.Redis.from_url(resolved.redis_url.reveal(), max_connections=4 * MAX_IN_FLIGHT)
+    redis = redis_client(resolved.redis_url.reveal())
+    await prepare(redis)
     tag = secrets.token_hex(4)
     seeded = False
     results: dict[str, dict[str, Any]] = {}
@@ -362,7 +400,8 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
                    "throughput_duration_s": args.throughput_duration, "producers": args.producers,
                    "idle_sockets": args.idle_sockets,
                    "database": "embedded" if settings.embedded_database else "DATABASE_URL",
-                   "redis": "embedded" if settings.embedded_redis else "REDIS_URL"},
+                   "redis": ("cluster 3x2 (throwaway)" if args.redis_shards == 3
+                             else "embedded" if settings.embedded_redis else "REDIS_URL")},
         "delete": ours, "floor": floor, "ratios": relative, "targets": stats.targets(ours, relative),
         "diagnostics": stats.diagnostic_ratios(ours, floor)}
 
@@ -375,8 +414,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         raise_fd_limit(args.idle_sockets + WARMUP_SOCKETS + args.clients + 512)
-        with stage(settings, args.data_dir, "delete-bench-") as on:
-            document = run_async(bench(args, on.settings, on.resolved, on.procs, on.work))
+        with stage(settings, args.data_dir, "delete-bench-") as on, \
+                redis_shards(args, on.resolved, on.work) as resolved:
+            document = run_async(bench(args, on.settings, resolved, on.procs, on.work))
             say("stopping")
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.events import wire
 from domain.events.log import EventLog
 from domain.transaction import after_commit, unit_of_work
+from infra.redis_cluster import is_cluster
 from infra.redis_publisher import RedisPublisher
 
 EVENT_TYPE = "bench.event"
@@ -78,8 +79,12 @@ class RelayOnly:
         t = time.time_ns()
         self.seq[user] += 1
         seq = self.seq[user]
-        await self.redis.publish(wire.user_channel(SERVER_PREFIX, self.ours.users[user][0]),
-                                 wire.durable(seq, wire.frame(EVENT_TYPE, {"t": t, "i": i}, seq)))
+        channel = wire.user_channel(SERVER_PREFIX, self.ours.users[user][0])
+        message = wire.durable(seq, wire.frame(EVENT_TYPE, {"t": t, "i": i}, seq))
+        if is_cluster(self.redis):
+            await self.redis.spublish(channel, message)
+        else:
+            await self.redis.publish(channel, message)
 
 
 class Floor:

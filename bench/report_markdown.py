@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench.load_figures import cpu_per_command_line
+
 
 def _fmt(value: Any) -> str:
     if value is None:
@@ -20,7 +22,8 @@ def _fmt(value: Any) -> str:
 def markdown(doc: dict[str, Any]) -> str:
     """``report.md``: the verdict, the targets, then each scenario's figures and the plots."""
     lines = _verdict(doc) + _targets(doc["targets"])
-    for key, section in (("mixed", _mixed), ("soak", _soak), ("idle", _idle), ("logins", _logins)):
+    for key, section in (("mixed", _mixed), ("soak", _soak), ("idle", _idle), ("logins", _logins),
+                         ("restart", _restart)):
         if doc.get(key) is not None:
             lines += section(doc[key])
     lines += ["## Plots", ""] + [f"![{p}]({p})" for p in doc["plots"]] + [""]
@@ -101,6 +104,9 @@ def _mixed_nodes(mixed: dict[str, Any]) -> list[str]:
         lines += ["", f"Server log: {log['lines']} warning/error lines" + (": " + "; ".join(log["top"])
                                                                           if log["top"] else ".")]
     others = {k: v for k, v in mixed["cpu_percent"].items() if k not in mixed["node_memory"]}
+    if mixed.get("cpu_per_command"):
+        line = cpu_per_command_line(mixed["cpu_per_command"])
+        lines += ["", f"{line[0].upper()}{line[1:]}."]
     lines += ["", "CPU (% of one core): " + ", ".join(f"{k} {_fmt(v)}" for k, v in others.items())
               + " (machine: % of all cores)", "",
               f"The load generator collected no garbage while the users ran (its own pauses would count as "
@@ -145,3 +151,21 @@ def _logins(logins: dict[str, Any]) -> list[str]:
             f"p50/p99 {_fmt(logins['login_ms']['p50'])} / {_fmt(logins['login_ms']['p99'])} ms, statuses "
             f"{logins['login_status']}. Ping p99 {_fmt(logins['ping_ms_during']['p99'])} ms during the logins "
             f"({_fmt(logins['ping_ms_before']['p99'])} ms before). Node CPU {_fmt(logins['cpu_percent'])}%.", ""]
+
+
+def _restart(r: dict[str, Any]) -> list[str]:
+    trips = r["db_round_trips"]
+    return ["## Rolling restart (reconnect storm)", "",
+            f"SIGTERM to a node holding {r['sockets']:,} sockets while {r['event_rate']:g} durable events/s flowed: "
+            f"{r['closed_1012']:,} closed with 1012 (the last after {_fmt(r['closed_1012_s']['max'])} s), "
+            f"{r['resumed']:,} resumed on the other node, the last {_fmt(r['time_until_all_resumed_s'])} s after "
+            f"the SIGTERM (p50 {_fmt(r['resume_s']['p50'])} s), {r['resume_attempts']:,} attempts "
+            f"({r['resume_attempt_errors'] or 'none failed'}). Events lost: {r['events']['lost']} of "
+            f"{r['events']['events_owed']:,} owed; out of order or twice: {r['events']['out_of_order_or_twice']}.",
+            "",
+            f"PostgreSQL round trips per resume: {_fmt(r['db_round_trips_per_resume'])} (nodes' own count: "
+            f"{_fmt(trips['total'])}; node A only until its last scrape); transactions PostgreSQL counted from the "
+            f"nodes, node A to its exit: {_fmt(r['postgres_node_transactions'])} "
+            f"({_fmt(r['postgres_node_transactions_per_resume'])} per resume). The resuming node used "
+            f"{_fmt(r['node_b_cpu_s'])} s of CPU ({_fmt(r['node_b_cpu_ms_per_resume'])} ms per resume), "
+            f"{_fmt(r['node_b_connects_per_s'])} resumes/s of wall time.", ""]

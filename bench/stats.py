@@ -9,6 +9,7 @@ from typing import Any
 # The targets: p99 at most 3x the floor's, at least half its throughput, at most 30 KB per idle socket.
 P99_MAX_RATIO = 3.0
 THROUGHPUT_MIN_RATIO = 0.5
+CONNECTS_MIN_RATIO = 0.5  # socket connects/s of a node (auth, subscribe, hello) against the bare relay's
 IDLE_SOCKET_MAX_KB = 30.0
 
 
@@ -71,6 +72,7 @@ def ratios(ours: Mapping[str, Any], floor: Mapping[str, Any]) -> dict[str, float
         "throughput_vs_floor": ratio(ours["throughput_events_per_s"]["total"],
                                      floor["throughput_events_per_s"]["total"]),
         "idle_kb_vs_floor": ratio(ours["idle_socket_kb"], floor["idle_socket_kb"]),
+        "connects_vs_floor": ratio(ours["connects_per_s"], floor["connects_per_s"]),
     }
 
 
@@ -90,8 +92,10 @@ def targets(ours: Mapping[str, Any], relative: Mapping[str, float | None]) -> di
     p99 = relative["p99_vs_floor"]
     throughput = relative["throughput_vs_floor"]
     idle = ours["idle_socket_kb"]
+    connects = relative.get("connects_vs_floor")
     return {
         "p99_le_3x_floor": p99 is not None and p99 <= P99_MAX_RATIO,
         "throughput_ge_half_floor": throughput is not None and throughput >= THROUGHPUT_MIN_RATIO,
         "idle_socket_le_30kb": idle is not None and idle <= IDLE_SOCKET_MAX_KB,
+        "connects_ge_half_floor": connects is not None and connects >= CONNECTS_MIN_RATIO,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -19,22 +19,27 @@ from delete_api.jobs import interval_s as jobs_interval_s
 from delete_api.mail import mail_sender
 from delete_api.metrics_sampler import MetricsSampler
 from delete_api.settings import Settings
+from domain.auth.access_check import AccessChecker
 from domain.auth.account_mail import AccountMail
 from domain.auth.passwords import PasswordHasher, hashing_pool
 from domain.auth.reset_requests import ResetRequests
 from domain.auth.service import AuthDeps
 from domain.auth.tokens import TokenConfig
 from domain.discovery.signals import discovery_channel
+from domain.events.catchup import CatchUpReader
 from domain.events.log import EventLog
 from domain.photos.storage import LocalMediaStorage, MediaStorage
+from domain.read_sessions import ReadSessions
 from domain.safety.cache import WordCache
 from infra.login_throttle import LoginLimits, LoginThrottle
+from infra.redis_cluster import ShardedSource, cluster_client, node_client_factory, parse_cluster_url
+from infra.redis_cluster import prepare as prepare_redis
 from infra.redis_publisher import RedisPublisher
 from infra.typing_throttle import TypingThrottle
 from infra.word_list_sync import CHECK_S, WordListSync
 from realtime.deps import RealtimeDeps, SocketConfig
 from realtime.discovery_live import SWEEP_S, DiscoveryLive
-from realtime.hub import Hub
+from realtime.hub import Hub, PubSubSource
 from realtime.presence import Presence
 from rest.deps import RestConfig, RestDeps
 
@@ -63,10 +68,30 @@ def login_throttle(settings: Settings, redis: aioredis.Redis, prefix: str) -> Lo
 
 
 def _redis_client(url: str) -> aioredis.Redis:
+    cluster = parse_cluster_url(url)
+    if cluster is not None:
+        return cluster_client(cluster, max_connections=REDIS_POOL_SIZE)
     # a blocking pool: a burst (hundreds of sockets closing at once) waits for a connection instead of failing
     return aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
         url, max_connections=REDIS_POOL_SIZE, timeout=5, socket_timeout=5, socket_connect_timeout=3,
         health_check_interval=15))
+
+
+def _subscriber(url: str) -> Callable[[], PubSubSource]:
+    """What the hub subscribes with: a fresh connection each time, or a cluster's sharded subscriber."""
+    cluster = parse_cluster_url(url)
+    if cluster is not None:
+        source = ShardedSource(cluster)
+        return lambda: source
+    return lambda: aioredis.Redis.from_url(url, socket_connect_timeout=3, health_check_interval=10)
+
+
+def _dedicated_client(url: str) -> Callable[[], aioredis.Redis]:
+    """A factory of clients for a long-lived subscription of its own (the word list's classic pub/sub)."""
+    cluster = parse_cluster_url(url)
+    if cluster is not None:
+        return node_client_factory(cluster)
+    return lambda: aioredis.Redis.from_url(url, socket_connect_timeout=3, health_check_interval=10)
 
 
 def _rest_deps(settings: Settings, common: _Common) -> RestDeps:
@@ -80,7 +105,7 @@ def _rest_deps(settings: Settings, common: _Common) -> RestDeps:
 
 def _realtime_deps(settings: Settings, common: _Common, redis_url: str) -> RealtimeDeps:
     prefix = common.events.prefix
-    hub = Hub(lambda: aioredis.Redis.from_url(redis_url, socket_connect_timeout=3, health_check_interval=10), prefix)
+    hub = Hub(_subscriber(redis_url), prefix)
     presence = Presence(common.redis, prefix, common.events, common.sessions,
                         ttl_s=float(settings.extra.get("presence_ttl_s", 60)))
     live = DiscoveryLive(common.sessions, common.storage, hub, discovery_channel(prefix),
@@ -89,7 +114,10 @@ def _realtime_deps(settings: Settings, common: _Common, redis_url: str) -> Realt
                           own_origin=settings.public_base_url, version=__version__)
     return RealtimeDeps(config=config, sessions=common.sessions, auth=common.auth, storage=common.storage,
                         events=common.events, hub=hub, presence=presence, discovery=live,
-                        typing=TypingThrottle(common.redis, prefix), content_filter=common.content_filter)
+                        typing=TypingThrottle(common.redis, prefix), content_filter=common.content_filter,
+                        reads=common.reads,
+                        access=AccessChecker(common.sessions, common.auth.tokens),
+                        catchup=CatchUpReader(common.sessions))
 
 
 @dataclass
@@ -104,6 +132,7 @@ class _Common:
     storage: MediaStorage
     resets: ResetRequests
     content_filter: WordCache
+    reads: ReadSessions  # the read replica's sessions (DATABASE_READ_URL), if any, beside the primary's
 
 
 @asynccontextmanager
@@ -114,10 +143,13 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     engine = make_engine(settings.database_url.reveal())
     redis_url = settings.redis_url.reveal()
     redis = _redis_client(redis_url)
+    await prepare_redis(redis)
     prefix = str(settings.extra.get("redis_prefix", "delete:"))
     publisher = RedisPublisher(redis)
     events = EventLog(publisher, prefix)
     sessions = make_sessionmaker(engine)
+    read_engine = make_engine(settings.database_read_url.reveal()) if settings.database_read_url else None
+    reads = ReadSessions(sessions, make_sessionmaker(read_engine) if read_engine is not None else None)
     token_config = TokenConfig(secret=settings.jwt_secret.reveal(), algorithm=settings.jwt_algorithm,
                                access_ttl_s=settings.access_token_ttl_s,
                                refresh_ttl_s=settings.refresh_token_ttl_s)
@@ -130,12 +162,11 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     settings.media_path.mkdir(parents=True, exist_ok=True)
     storage = LocalMediaStorage(settings.media_path, settings.public_base_url)
     content_filter = WordCache(sessions)
-    word_sync = WordListSync(content_filter, redis, lambda: aioredis.Redis.from_url(
-        redis_url, socket_connect_timeout=3, health_check_interval=10), prefix,
+    word_sync = WordListSync(content_filter, redis, _dedicated_client(redis_url), prefix,
         check_s=float(settings.extra.get("word_check_s", CHECK_S)))
     content_filter.signal = word_sync
     common = _Common(engine=engine, sessions=sessions, redis=redis, events=events, auth=auth, storage=storage,
-                     resets=resets, content_filter=content_filter)
+                     resets=resets, content_filter=content_filter, reads=reads)
     realtime = _realtime_deps(settings, common, redis_url)
     jobs = JobRunner(sessions, events, jobs_interval_s(settings))
     await realtime.hub.start()
@@ -143,7 +174,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     await realtime.discovery.start()
     jobs.start()
     mail.start()
-    sampler = MetricsSampler(engine, sessions, __version__)
+    sampler = MetricsSampler(engine, sessions, __version__, replica=read_engine)
     sampler.start()
     resets.start()
     await word_sync.start()
@@ -161,6 +192,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await publisher.close()
         await redis.aclose()
         await engine.dispose()
+        if read_engine is not None:
+            await read_engine.dispose()
         hashing.shutdown(wait=False, cancel_futures=True)
 
 

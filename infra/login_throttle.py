@@ -22,6 +22,10 @@ which accounts exist. Keys hold HMAC-SHA256 digests of the normalised email and 
 a server secret: an IPv4 address is easy to recover from a plain hash), never the raw values; an IPv6
 address counts per /64, the block one subscriber usually gets. If Redis is unreachable the throttle lets
 logins through (bcrypt still bounds guessing) and logs a warning: availability over a second lock.
+
+On a Redis Cluster the counters live in different slots, so the pipelines are not transactions there: each
+counter's SET NX and INCR still run in order on their own key, and a check may read the counters a moment
+apart, which changes nothing a guesser could use.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from domain.errors import RateLimited
+from infra.redis_cluster import REDIS_ERRORS, is_cluster
 
 log = logging.getLogger("infra.login_throttle")
 
@@ -84,6 +88,7 @@ class LoginThrottle:
         self.prefix = prefix
         self.key = key
         self.limits = limits
+        self._atomic = not is_cluster(redis)  # MULTI/EXEC needs every key in one slot on a cluster
 
     def _digest(self, label: str, value: str) -> str:
         message = label.encode() + b"\0" + value.encode("utf-8", "surrogatepass")
@@ -100,13 +105,13 @@ class LoginThrottle:
         """Raise ``RateLimited`` if a counter that applies to this attempt is full."""
         keys = self._keys(email, address)
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            async with self.redis.pipeline(transaction=self._atomic) as pipe:
                 for key in (keys.pair, keys.address, keys.account):
                     pipe.get(key)
                     pipe.ttl(key)
                 pipe.exists(keys.known)
                 replies = await pipe.execute()
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("login throttle unavailable (%s); allowing the attempt", type(exc).__name__)
             return
         wait = self._wait(replies)
@@ -132,23 +137,23 @@ class LoginThrottle:
         windows = ((keys.pair, self.limits.window_s), (keys.address, self.limits.window_s),
                    (keys.account, self.limits.account_window_s))
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            async with self.redis.pipeline(transaction=self._atomic) as pipe:
                 for key, window in windows:
                     # SET NX starts the window on the first failure (EXPIRE NX needs Redis 7; this works on 6.2)
                     pipe.set(key, 0, ex=window, nx=True)
                     pipe.incr(key)
                 await pipe.execute()
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("login throttle unavailable (%s); failure not counted", type(exc).__name__)
 
     async def succeeded(self, email: str, address: str) -> None:
         """Clear the pair's failures and remember the address as one the account logs in from."""
         keys = self._keys(email, address)
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            async with self.redis.pipeline(transaction=self._atomic) as pipe:
                 pipe.delete(keys.pair)
                 if self.limits.known_ttl_s > 0:
                     pipe.set(keys.known, 1, ex=self.limits.known_ttl_s)
                 await pipe.execute()
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("login throttle unavailable (%s)", type(exc).__name__)

@@ -93,11 +93,15 @@ redis_publish_retries = _counter("delete_redis_publish_failures_total", "Publish
 redis_resubscribes = _counter("delete_redis_resubscribes_total", "Times this node reconnected its Redis subscription "
                              "(each makes its sockets catch up).")
 
-db_pool_checked_out = _gauge("delete_db_pool_checked_out", "PostgreSQL connections in use.",
-                             multiprocess_mode="livesum")
-db_pool_size = _gauge("delete_db_pool_size", "PostgreSQL connections the pool keeps.", multiprocess_mode="livesum")
+db_round_trips = _counter("delete_db_round_trips_total", "Requests sent to PostgreSQL that wait for its answer, by "
+                         "kind: statement (SQL), begin, commit, rollback.", ["kind"])
+# pool="primary" (DATABASE_URL) or "replica" (DATABASE_READ_URL, when set)
+db_pool_checked_out = _gauge("delete_db_pool_checked_out", "PostgreSQL connections in use, by pool (primary, "
+                             "replica).", ["pool"], multiprocess_mode="livesum")
+db_pool_size = _gauge("delete_db_pool_size", "PostgreSQL connections the pool keeps, by pool (primary, replica).",
+                      ["pool"], multiprocess_mode="livesum")
 db_pool_overflow = _gauge("delete_db_pool_overflow", "PostgreSQL connections beyond the pool size (negative: idle "
-                         "room left).", multiprocess_mode="livesum")
+                         "room left), by pool (primary, replica).", ["pool"], multiprocess_mode="livesum")
 
 mail_outbox_depth = _gauge("delete_mail_outbox_pending", "Mails waiting to be sent.", multiprocess_mode="max")
 mail_outbox_oldest = _gauge("delete_mail_outbox_oldest_seconds", "Age of the oldest mail waiting.",

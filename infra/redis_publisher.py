@@ -4,6 +4,10 @@ Durable events are already committed when they are published, so a failed
 publish loses nothing: the message waits in a bounded buffer and is sent
 again when Redis answers; past the bound the oldest are dropped and clients
 recover them with ``sync`` (or their node's catch-up after it resubscribes).
+
+On a Redis Cluster (a ``RedisCluster`` client) messages go out with SPUBLISH, so each travels only within the shard
+that owns its channel's slot; the cluster client follows MOVED replies and failovers, and what fails meanwhile
+waits in the same buffer.
 """
 
 from __future__ import annotations
@@ -14,16 +18,19 @@ import time
 from collections import deque
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from domain.background import cancel_and_wait
 from domain.events import wire
 from infra import metrics
+from infra.redis_cluster import is_cluster
 
 log = logging.getLogger("infra.redis_publisher")
 
 RETRY_BUFFER = 10_000
 RETRY_INTERVAL_S = 0.5
+# Any exception counts as a failed publish, kept for a retry: besides Redis and socket errors,
+# redis-py's cluster client can raise RuntimeError or AttributeError when a connection is closed under a
+# command (seen under load), and the publisher must never raise to the code that committed the event.
 
 
 class RedisPublisher:
@@ -31,6 +38,7 @@ class RedisPublisher:
 
     def __init__(self, redis: aioredis.Redis, *, retry_buffer: int = RETRY_BUFFER) -> None:
         self.redis = redis
+        self.sharded = is_cluster(redis)
         self._pending: deque[tuple[str, bytes]] = deque(maxlen=retry_buffer)
         self._retrying: asyncio.Task[None] | None = None
         self.failures = 0
@@ -43,11 +51,17 @@ class RedisPublisher:
             self._ensure_retrying()
             return
         try:
-            await self.redis.publish(channel, message)
-        except (RedisError, OSError) as exc:
+            await self._send(channel, message)
+        except Exception as exc:  # any failure (note at RETRY_INTERVAL_S)
             self._failed(exc)
             self._pending.append((channel, message))
             self._ensure_retrying()
+
+    async def _send(self, channel: str, message: bytes) -> None:
+        if self.sharded:
+            await self.redis.spublish(channel, message)
+        else:
+            await self.redis.publish(channel, message)
 
     def _failed(self, exc: BaseException) -> None:
         self.failures += 1
@@ -64,9 +78,12 @@ class RedisPublisher:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for channel, message in messages:
-                    pipe.publish(channel, message)
+                    if self.sharded:
+                        pipe.spublish(channel, message)
+                    else:
+                        pipe.publish(channel, message)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except Exception as exc:  # any failure (note at RETRY_INTERVAL_S)
             self._failed(exc)
             self._pending.extend(messages)
             self._ensure_retrying()
@@ -79,8 +96,8 @@ class RedisPublisher:
         while self._pending:
             channel, message = self._pending[0]
             try:
-                await self.redis.publish(channel, message)
-            except (RedisError, OSError):
+                await self._send(channel, message)
+            except Exception:  # any failure (note at RETRY_INTERVAL_S)
                 await asyncio.sleep(RETRY_INTERVAL_S)
                 continue
             self._pending.popleft()

@@ -9,9 +9,9 @@ import logging
 import uuid
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from domain.chat.rules import TYPING_INTERVAL_S
+from infra.redis_cluster import REDIS_ERRORS
 
 log = logging.getLogger("infra.typing_throttle")
 
@@ -29,6 +29,6 @@ class TypingThrottle:
         key = f"{self.prefix}typing:{user_id}:{match_id}"
         try:
             return bool(await self.redis.set(key, b"1", px=self.interval_ms, nx=True))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("typing throttle unavailable (%s); letting the event through", type(exc).__name__)
             return True

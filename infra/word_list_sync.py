@@ -14,11 +14,11 @@ import logging
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.background import cancel_and_wait
 from domain.safety.cache import WordCache
+from infra.redis_cluster import REDIS_ERRORS
 
 log = logging.getLogger("infra.word_list_sync")
 
@@ -42,7 +42,7 @@ class WordListSync:
         """Tell every node (this one included: harmless) that the list changed."""
         try:
             await self.redis.publish(self.channel, CHANGED)
-        except RedisError:
+        except REDIS_ERRORS:
             log.warning("could not announce a word list change; other nodes pick it up within %.0f s", self.check_s)
 
     async def start(self) -> None:
@@ -62,12 +62,12 @@ class WordListSync:
             client = self.redis_factory()
             try:
                 await self._listen(client)
-            except (RedisError, OSError):
+            except REDIS_ERRORS:
                 log.warning("word list subscription lost; reconnecting")
                 await self._check()
                 await asyncio.sleep(self.check_s)
             finally:
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(*REDIS_ERRORS):
                     await client.aclose()
 
     async def _listen(self, client: aioredis.Redis) -> None:

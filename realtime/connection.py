@@ -118,6 +118,15 @@ class Connection:
     def on_resubscribed(self) -> None:
         self.push(CatchUp())
 
+    def replay_first(self, events: list[tuple[int, str]], reason: str) -> None:
+        """Send these stored ``(seq, frame)`` events before anything queued (read before the writer starts).
+
+        Live events already queued wait behind them; those at or below their seqs are dropped as duplicates.
+        """
+        self.outbox.extendleft(Durable(seq, text) for seq, text in reversed(events))
+        metrics.replays.labels(reason).inc()
+        metrics.replayed_events.labels(reason).inc(len(events))
+
     def push(self, item: Item) -> None:
         """Queue ``item`` for the writer; a full outbox closes the socket as too slow."""
         if self.close_code is not None:
@@ -365,8 +374,8 @@ class Connection:
         """Send stored events after ``after`` (to ``up_to``) in order; return the last seq sent."""
         last = after
         while True:
-            async with self.deps.sessions() as session:
-                rows = await self.events.replay(session, self.principal.user_id, last, REPLAY_PAGE, up_to)
+            # batched with the replays of other sockets (a reconnect storm's syncs): one query for all
+            rows = await self.deps.catchup.replay(self.principal.user_id, last, REPLAY_PAGE, up_to)
             for seq, text in rows:
                 await self._send(text)
                 last = seq

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.auth.access_check import AccessChecker
 from domain.auth.service import AuthDeps
+from domain.events.catchup import CatchUpReader
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
+from domain.read_sessions import ReadSessions
 from domain.safety.cache import WordCache
 from infra.typing_throttle import TypingThrottle
 
@@ -47,3 +50,6 @@ class RealtimeDeps:
     discovery: DiscoveryLive
     typing: TypingThrottle
     content_filter: WordCache  # the word list of this node (docs/safety.md)
+    reads: ReadSessions  # where lists, history and discovery ranking read (a replica, if configured)
+    access: AccessChecker  # token checks of connecting sockets, batched (a reconnect storm)
+    catchup: CatchUpReader  # stream positions and replays of connecting and syncing sockets, batched

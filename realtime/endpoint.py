@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 
 from starlette.websockets import WebSocket
 
@@ -21,6 +20,7 @@ from realtime.deps import RealtimeDeps, SocketConfig
 log = logging.getLogger("realtime.endpoint")
 
 AUTH_DEADLINE_S = 10.0
+RESUME_PREFETCH = 100  # missed events read with the position at connect; the rest follow in pages
 
 
 def origin_allowed(config: SocketConfig, origin: str | None) -> bool:
@@ -32,8 +32,8 @@ def origin_allowed(config: SocketConfig, origin: str | None) -> bool:
 
 
 async def _authenticate(res: RealtimeDeps, token: str) -> auth.Principal:
-    async with res.sessions() as session:
-        return await auth.authenticate(session, res.auth, token)
+    # batched with the other sockets connecting meanwhile: a reconnect storm costs a query per batch
+    return await res.access.authenticate(token)
 
 
 def _close_code_for(exc: DomainError) -> int:
@@ -123,12 +123,6 @@ async def _ws_endpoint(websocket: WebSocket) -> None:
     await serve(websocket, res, principal, resume)
 
 
-async def _head_seq(res: RealtimeDeps, user_id: uuid.UUID) -> int:
-    # a function of its own, so no session stays referenced while the socket lives
-    async with res.sessions() as session:
-        return await res.events.last_seq(session, user_id)
-
-
 async def serve(websocket: WebSocket, res: RealtimeDeps, principal: auth.Principal, resume: int | None) -> None:
     """Register the authenticated socket, send hello, and run it until it closes.
 
@@ -143,12 +137,16 @@ async def serve(websocket: WebSocket, res: RealtimeDeps, principal: auth.Princip
     # live with a seq at or below the cursor and is dropped as a duplicate, so nothing is lost
     await res.hub.join(conn)
     try:
-        head = await _head_seq(res, principal.user_id)
+        # the position and (resuming) the first missed events in one read, batched with other connects
+        position = await res.catchup.position(principal.user_id, resume, RESUME_PREFETCH)
+        head = position.head
         conn.cursor = head if resume is None else min(resume, head)
         hello: Hello = {"user_id": str(principal.user_id), "session_id": str(conn.session_id),
                         "last_seq": head, "heartbeat_s": res.config.heartbeat_s}
         await websocket.send_text(wire.frame("hello", hello))
-        if conn.cursor < head:
+        if position.events:
+            conn.replay_first(position.events, "resume")
+        if len(position.events) == RESUME_PREFETCH:  # more were missed: the writer reads the rest
             conn.push(CatchUp("resume"))
         await res.presence.connected(conn)
         log.info("socket opened")

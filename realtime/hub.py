@@ -10,20 +10,25 @@ never waits on a slow one (each socket has a bounded outbox and closes
 itself when it overflows). When Redis goes away the listener reconnects with
 back-off, resubscribes everything, and asks every local socket to catch up
 from PostgreSQL, so events published meanwhile are not lost.
+
+On a Redis Cluster the subscription is ``infra.redis_cluster.ShardedPubSub`` (SSUBSCRIBE, one connection
+per shard); it ends with an error on any topology change (failover, slot migration), which this listener
+handles like an outage: reconnect, resubscribe everything, catch up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from domain.background import cancel_and_wait
+from domain.coalescing import Coalescer
 from domain.events import wire
 from infra import metrics
 
@@ -44,10 +49,17 @@ class Subscriber(Protocol):
     def on_resubscribed(self) -> None: ...
 
 
+class PubSubSource(Protocol):
+    """Where the subscription comes from: a Redis client, or a cluster's ``infra.redis_cluster.ShardedSource``."""
+
+    def pubsub(self, **kwargs: Any) -> Any: ...
+    async def aclose(self) -> None: ...
+
+
 class Hub:
     """Routes Redis messages to the sockets of this process."""
 
-    def __init__(self, redis_factory: Callable[[], aioredis.Redis], prefix: str) -> None:
+    def __init__(self, redis_factory: Callable[[], PubSubSource], prefix: str) -> None:
         self._redis_factory = redis_factory
         self.prefix = prefix
         self.moderators_channel = wire.moderators_channel(prefix)
@@ -57,7 +69,9 @@ class Hub:
         self._photo_reviewers: set[Subscriber] = set()
         self._broadcasts: dict[str, list[BroadcastCallback]] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
-        self._redis: aioredis.Redis | None = None
+        self._subscribes: Coalescer[str, None] = Coalescer(self._subscribe_many)  # a reconnect storm's joins
+        self._unsubscribes: Coalescer[str, None] = Coalescer(self._unsubscribe_many)  # and a shutdown's leaves
+        self._redis: PubSubSource | None = None
         self._pubsub: aioredis.client.PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -99,10 +113,25 @@ class Hub:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(channel, []).append(waiter)
         try:
-            await self._pubsub.subscribe(channel)
+            await self._subscribes.get(channel)  # one SUBSCRIBE for the users connecting meanwhile
             await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_WAIT_S)
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("subscribe %s not confirmed (%s); the socket will catch up", channel, type(exc).__name__)
+
+    async def _unsubscribe_many(self, channels: Sequence[str]) -> list[None]:
+        """UNSUBSCRIBE those of ``channels`` that no socket joined again meanwhile (a node's shutdown, a storm)."""
+        gone = [channel for channel in channels if channel not in self._by_channel]
+        pubsub = self._pubsub
+        if gone and pubsub is not None and self.connected:
+            await pubsub.unsubscribe(*gone)
+        return [None] * len(channels)
+
+    async def _subscribe_many(self, channels: Sequence[str]) -> list[None]:
+        """SUBSCRIBE ``channels`` at once; without a live subscription the next (re)connect subscribes them."""
+        pubsub = self._pubsub
+        if pubsub is not None and self.connected:
+            await pubsub.subscribe(*channels)
+        return [None] * len(channels)
 
     async def leave(self, sub: Subscriber) -> None:
         """Stop routing to ``sub``; unsubscribe when it was the user's last socket here."""
@@ -119,7 +148,7 @@ class Hub:
         metrics.users_online.set(len(self._by_channel))
         if self.connected and self._pubsub is not None:
             try:
-                await self._pubsub.unsubscribe(channel)
+                await self._unsubscribes.get(channel)  # one UNSUBSCRIBE for the users leaving meanwhile
             except (RedisError, OSError):
                 pass  # a reconnect subscribes only to current channels
 

@@ -20,21 +20,34 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.background import cancel_and_wait
+from domain.coalescing import Coalescer
+from domain.events import wire
 from domain.events.log import EventLog
-from domain.presence import partner_ids
+from domain.presence import partner_ids_of
+from infra.redis_cluster import REDIS_ERRORS, is_cluster
 
 log = logging.getLogger("realtime.presence")
 
 REFRESH_CHUNK = 200  # users per refresh pipeline: each one blocks the loop for ~3 ms
 
 # KEYS: the user's sockets, the index; ARGV: the closing socket, now, the user. Returns the sockets left.
+# KEYS: the user's sockets, the index; ARGV: the new socket, now, its expiry, the user. Returns the user's live
+# sockets. One command per connect (a MULTI of four was six to pack and parse: a fifth of a reconnect's CPU)
+_CONNECT_LUA = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+local count = redis.call('ZCARD', KEYS[1])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[4])
+return count
+"""
+
 _DISCONNECT_LUA = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
@@ -67,14 +80,30 @@ class Presence:
         self.node = uuid.uuid4().hex[:12]
         self._local: dict[str, set[str]] = {}  # user id -> session ids on this node
         self._task: asyncio.Task[None] | None = None
+        self._connect = redis.register_script(_CONNECT_LUA)
         self._disconnect = redis.register_script(_DISCONNECT_LUA)
+        # on a Redis Cluster a user's keys and their index share a partition's hash tag (one slot), so the
+        # scripts below stay atomic; the index is then split into ``wire.PARTITIONS`` parts
+        self._sharded = is_cluster(redis)
+        # the partners of users coming and going at about the same time, in one query (a reconnect storm)
+        self._partners: Coalescer[uuid.UUID, list[uuid.UUID]] = Coalescer(self._partners_of)
 
     def _key(self, user: str) -> str:
+        if self._sharded:
+            return f"{self.prefix}pres:{{{wire.partition(user)}}}:{user}"
         return f"{self.prefix}pres:{user}"
 
-    @property
-    def _index(self) -> str:
+    def _index_of(self, user: str) -> str:
+        """The index holding ``user``: one on a single Redis; on a cluster one per partition, in the user's slot."""
+        if self._sharded:
+            return f"{self.prefix}pres:{{{wire.partition(user)}}}:index"
         return f"{self.prefix}pres:index"
+
+    @property
+    def _indexes(self) -> list[str]:
+        if self._sharded:
+            return [f"{self.prefix}pres:{{{p}}}:index" for p in range(wire.PARTITIONS)]
+        return [f"{self.prefix}pres:index"]
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._refresh_loop(), name="presence")
@@ -88,13 +117,9 @@ class Presence:
         self._local.setdefault(user, set()).add(str(conn.session_id))
         now = time.time()
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zremrangebyscore(self._key(user), "-inf", now)
-                pipe.zadd(self._key(user), {member: now + self.ttl_s})
-                pipe.zcard(self._key(user))
-                pipe.zadd(self._index, {user: now + self.ttl_s}, gt=True)
-                _, _, count, _ = await pipe.execute()
-        except (RedisError, OSError) as exc:
+            count = await self._connect(keys=[self._key(user), self._index_of(user)],
+                                        args=[member, now, now + self.ttl_s, user])
+        except REDIS_ERRORS as exc:
             log.warning("presence unavailable (%s)", type(exc).__name__)
             return
         if count == 1:
@@ -109,8 +134,9 @@ class Presence:
             if not local:
                 del self._local[user]
         try:
-            count = await self._disconnect(keys=[self._key(user), self._index], args=[member, time.time(), user])
-        except (RedisError, OSError) as exc:
+            count = await self._disconnect(keys=[self._key(user), self._index_of(user)],
+                                           args=[member, time.time(), user])
+        except REDIS_ERRORS as exc:
             log.warning("presence unavailable (%s)", type(exc).__name__)
             return
         if count == 0:
@@ -119,8 +145,14 @@ class Presence:
     async def online_count(self) -> int | None:
         """How many people have a live socket on any node (one ZCOUNT); None when Redis is unavailable."""
         try:
-            return int(await self.redis.zcount(self._index, time.time(), "+inf"))
-        except (RedisError, OSError) as exc:
+            now = time.time()
+            if not self._sharded:
+                return int(await self.redis.zcount(self._indexes[0], now, "+inf"))
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for index in self._indexes:
+                    pipe.zcount(index, now, "+inf")
+                return sum(int(n) for n in await pipe.execute())
+        except REDIS_ERRORS as exc:
             log.warning("presence unavailable (%s)", type(exc).__name__)
             return None
 
@@ -130,13 +162,17 @@ class Presence:
 
     async def _announce(self, user: str, *, online: bool) -> None:
         try:
-            async with self.sessions() as session:
-                partners = await partner_ids(session, uuid.UUID(user))
+            partners = await self._partners.get(uuid.UUID(user))
         except Exception as exc:
             log.warning("presence: partners unavailable (%s)", type(exc).__name__)
             return
         if partners:
             await self.events.ephemeral(partners, "presence", {"user_id": user, "online": online})
+
+    async def _partners_of(self, users: Sequence[uuid.UUID]) -> list[list[uuid.UUID]]:
+        async with self.sessions() as session:
+            found = await partner_ids_of(session, users)
+        return [found[user] for user in users]
 
     async def _refresh_loop(self) -> None:
         interval = self.ttl_s / 3
@@ -145,7 +181,7 @@ class Presence:
             try:
                 await self._refresh()
                 await self._sweep()
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("presence refresh failed (%s)", type(exc).__name__)
 
     async def _refresh(self) -> None:
@@ -159,15 +195,16 @@ class Presence:
         users = list(self._local)
         for start in range(0, len(users), REFRESH_CHUNK):
             expiry = time.time() + self.ttl_s
-            members: dict[str, float] = {}
+            members: dict[str, dict[str, float]] = {}  # index -> its users
             async with self.redis.pipeline(transaction=False) as pipe:
                 for user in users[start:start + REFRESH_CHUNK]:
                     sessions = self._local.get(user)
                     if sessions:
                         pipe.zadd(self._key(user), {f"{self.node}:{s}": expiry for s in sessions})
-                        members[user] = expiry
+                        members.setdefault(self._index_of(user), {})[user] = expiry
+                for index, entries in members.items():
+                    pipe.zadd(index, entries, gt=True)
                 if members:
-                    pipe.zadd(self._index, members, gt=True)
                     await pipe.execute()
 
     async def _sweep(self) -> None:
@@ -175,12 +212,16 @@ class Presence:
         if not await self.redis.set(f"{self.prefix}pres:sweeper", self.node, nx=True, ex=max(1, int(self.ttl_s / 3))):
             return
         now = time.time()
-        stale = await self.redis.zrangebyscore(self._index, "-inf", now)
+        for index in self._indexes:
+            await self._sweep_index(index, now)
+
+    async def _sweep_index(self, index: str, now: float) -> None:
+        stale = await self.redis.zrangebyscore(index, "-inf", now)
         for raw in stale:
             user = raw.decode() if isinstance(raw, bytes) else str(raw)
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.zremrangebyscore(self._key(user), "-inf", now)
                 pipe.zcard(self._key(user))
                 _, count = await pipe.execute()
-            if count == 0 and await self.redis.zrem(self._index, user):
+            if count == 0 and await self.redis.zrem(index, user):
                 await self._announce(user, online=False)

@@ -54,8 +54,9 @@ def test_bench_realtime_small_run_prints_every_figure(tmp_path: Path) -> None:
     _check_system(document["floor"], 200, 50)
     assert document["delete"]["store_ms"]["count"] == 200 and document["delete"]["relay_ms"]["count"] == 200
     assert document["delete"]["relay_only"]["throughput_events_per_s"]["total"] > 0
-    assert set(document["ratios"]) == {"p99_vs_floor", "throughput_vs_floor", "idle_kb_vs_floor"}
+    assert set(document["ratios"]) == {"p99_vs_floor", "throughput_vs_floor", "idle_kb_vs_floor", "connects_vs_floor"}
     assert all(isinstance(v, float) and v > 0 for k, v in document["ratios"].items() if k != "idle_kb_vs_floor")
-    assert set(document["targets"]) == {"p99_le_3x_floor", "throughput_ge_half_floor", "idle_socket_le_30kb"}
+    assert set(document["targets"]) == {"p99_le_3x_floor", "throughput_ge_half_floor", "idle_socket_le_30kb",
+                                        "connects_ge_half_floor"}
     assert all(isinstance(v, bool) for v in document["targets"].values())
     assert processes_using(tmp_path) == []

@@ -140,9 +140,14 @@ async def signup(session: AsyncSession, deps: AuthDeps, *, email: str, password:
 
 def effective_status(user: User, now: datetime) -> AccountStatus:
     """The account's status, treating a suspension whose time is over as active."""
-    if user.status == "suspended" and user.suspended_until is not None and user.suspended_until <= now:
+    return status_at(user.status, user.suspended_until, now)
+
+
+def status_at(status: AccountStatus, suspended_until: datetime | None, now: datetime) -> AccountStatus:
+    """``effective_status`` of the stored ``status`` and ``suspended_until``."""
+    if status == "suspended" and suspended_until is not None and suspended_until <= now:
         return "active"
-    return user.status
+    return status
 
 
 async def login(session: AsyncSession, deps: AuthDeps, *, email: str, password: str, address: str) -> IssuedTokens:
@@ -215,11 +220,15 @@ async def _live_user(session: AsyncSession, claims: tokens.Claims) -> User:
     if state is None:
         raise Unauthorized("invalid token")
     revoked_at, user = state
+    check_login_live(revoked_at, effective_status(user, datetime.now(UTC)))
+    return user
+
+
+def check_login_live(revoked_at: datetime | None, status: AccountStatus) -> None:
+    """Raise unless the login (revoked at ``revoked_at``) is live and its account's status lets it in."""
     if revoked_at is not None:
         raise Unauthorized("this session was signed out")
-    status = effective_status(user, datetime.now(UTC))
     if status == "deleted":
         raise Unauthorized("this account was deleted")
     if status in ("suspended", "banned"):
         raise AccountSuspended(f"this account is {status}", {"status": status})
-    return user

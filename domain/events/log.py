@@ -100,14 +100,3 @@ class EventLog:
             await self.control(user_id, op, **fields)
 
         after_commit(session, send)
-
-    @staticmethod
-    async def replay(session: AsyncSession, user_id: uuid.UUID, after_seq: int, limit: int,
-                     up_to: int | None = None) -> list[tuple[int, str]]:
-        """Stored events after ``after_seq`` as ``(seq, frame)``, oldest first."""
-        rows = await repo.after(session, user_id, after_seq, limit, up_to)
-        return [(seq, wire.frame(event_type, payload, seq)) for seq, event_type, payload in rows]
-
-    @staticmethod
-    async def last_seq(session: AsyncSession, user_id: uuid.UUID) -> int:
-        return await repo.last_seq(session, user_id)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Uuid, bindparam, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from domain.models import UserEvent, UserEventCounter, table
 
 # The counter row is locked until commit, so seq values of one user are assigned in commit order:
 # if seq n is committed, every seq below n is committed too (delivery relies on this to fill gaps).
@@ -59,29 +56,3 @@ async def append_many(session: AsyncSession, events: Sequence[tuple[uuid.UUID, s
         "user_ids": users, "types": [t for _, t, _ in events], "payloads": [p for _, _, p in events]})
     seqs = {user_id: int(seq) for user_id, seq in result.all()}
     return [seqs[user_id] for user_id in users]
-
-
-_USER = bindparam("user", type_=Uuid)
-_event, _counter = table(UserEvent).c, table(UserEventCounter).c
-# built once, on the tables: sync and every connect run them (domain/social/store_common.py says why)
-_AFTER = (select(_event.seq, _event.type, _event.payload)
-          .where(_event.user_id == _USER, _event.seq > bindparam("after", type_=BigInteger))
-          .order_by(_event.seq).limit(bindparam("limit", type_=Integer)))
-_AFTER_UP_TO = _AFTER.where(_event.seq <= bindparam("up_to", type_=BigInteger))
-_LAST_SEQ = select(_counter.last_seq).where(_counter.user_id == _USER)
-
-
-async def after(session: AsyncSession, user_id: uuid.UUID, after_seq: int, limit: int,
-                up_to: int | None = None) -> Sequence[tuple[int, str, dict[str, Any]]]:
-    """Events with ``after_seq < seq (<= up_to)``, oldest first, at most ``limit``."""
-    params = {"user": user_id, "after": after_seq, "limit": limit}
-    if up_to is None:
-        result = await session.execute(_AFTER, params)
-    else:
-        result = await session.execute(_AFTER_UP_TO, {**params, "up_to": up_to})
-    return [(int(r[0]), str(r[1]), dict(r[2])) for r in result.all()]
-
-
-async def last_seq(session: AsyncSession, user_id: uuid.UUID) -> int:
-    """The user's highest committed sequence number (0 before the first event)."""
-    return int((await session.execute(_LAST_SEQ, {"user": user_id})).scalar_one_or_none() or 0)

@@ -1,8 +1,13 @@
 """Channel names and the message format on Redis pub/sub (pure).
 
-Routing scheme: every user has a channel ``{prefix}u:{user_id}``. A node
+Routing scheme: every user has a channel ``{prefix}u{<partition>}:{user_id}``. A node
 subscribes to it while it holds at least one socket of that user, so a
-PUBLISH reaches exactly the nodes that need it. Moderators share
+PUBLISH reaches exactly the nodes that need it. The partition (one of
+``PARTITIONS``, from the user id) is a Redis Cluster hash tag: on a cluster
+the channels of a partition share a slot, so a node subscribes to all of its
+users of one partition with one SSUBSCRIBE and holds one subscriber
+connection per shard (``infra.redis_cluster``); on one Redis it is just part
+of the name. Moderators share
 ``{prefix}moderators`` (the report queue) and ``{prefix}moderators:photos`` (photo review). A message is one of:
 
     D<seq> <frame>   a durable event; <frame> is the exact JSON frame the client receives
@@ -18,15 +23,23 @@ from __future__ import annotations
 
 import json
 import uuid
+import zlib
 from collections.abc import Mapping
 from typing import Any, Literal
 
 Kind = Literal["D", "E", "C"]
 
+PARTITIONS = 64  # fixed: every node and publisher must agree (changing it is a restart of every node at once)
+
+
+def partition(user_id: uuid.UUID | str) -> int:
+    """The user's partition, 0 to ``PARTITIONS - 1`` (stable across processes)."""
+    return zlib.crc32(str(user_id).encode()) % PARTITIONS
+
 
 def user_channel(prefix: str, user_id: uuid.UUID | str) -> str:
-    """The channel of one user's sockets."""
-    return f"{prefix}u:{user_id}"
+    """The channel of one user's sockets (its ``{n}`` is the partition's hash tag on a Redis Cluster)."""
+    return f"{prefix}u{{{partition(user_id)}}}:{user_id}"
 
 
 def moderators_channel(prefix: str) -> str:

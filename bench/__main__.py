@@ -1,4 +1,4 @@
-"""``python -m bench realtime|discovery|load|roundtrips|mail|inbox|filter|scrape|overhead``: run one benchmark."""
+"""``python -m bench realtime|discovery|load|roundtrips|mail|inbox|filter|scrape|overhead|scaleout``: one benchmark."""
 
 import sys
 

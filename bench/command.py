@@ -125,6 +125,8 @@ def _add_load(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                        help="mean seconds between network drops of an active user (default 180)")
     mixed.add_argument("--restart-every", type=_positive(float), default=300.0,
                        help="mean seconds between app restarts of an active user (default 300)")
+    mixed.add_argument("--nodes", type=int, choices=range(1, 9), default=2, metavar="1..8",
+                       help="nodes the users are spread over, round robin (default 2)")
     mixed.add_argument("--progress", type=_positive(float), default=10.0,
                        help="seconds between progress lines (default 10)")
     idle = load.add_argument_group("idle sockets")
@@ -142,6 +144,9 @@ def _add_load(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                               "(target 5000: all within 15 s, 0 events lost, <= 2 database round trips per resume)")
     restart.add_argument("--restart-rate", type=_positive(float), default=100.0,
                          help="durable events/s to those users during the restart (default 100)")
+    load.add_argument("--redis-shards", type=int, choices=(1, 3), default=1,
+                      help="1: one Redis (default); 3: a throwaway Redis Cluster of 3 masters with a replica each "
+                           "(redis-server 7 on PATH) in the work folder, the nodes on sharded pub/sub")
     load.add_argument("--url", action="append", metavar="URL",
                       help="target running nodes (http://host:port; repeat for two) instead of starting them; "
                            "needs the nodes' DATABASE_URL and JWT_SECRET")
@@ -233,6 +238,35 @@ def _add_overhead(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     overhead.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
 
 
+def _counts(raw: str) -> list[int]:
+    try:
+        values = [int(v) for v in raw.split(",") if v.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"comma-separated counts, got {raw}") from exc
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"comma-separated positive counts, got {raw}")
+    return values
+
+
+def _add_scaleout(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    scaleout = kinds.add_parser(
+        "scaleout", help="the mixed load with 1, 2, 4 nodes and 1, 3 Redis shards: throughput and p99 per node count",
+        description="Run `python -m bench load`'s mixed load once per combination of --nodes and --redis-shards "
+                    "(each run its own embedded PostgreSQL and Redis, or a throwaway Redis Cluster for 3 shards), "
+                    "with the same users per node; write scaleout.json, scaleout.md and scaleout.png (commands/s, "
+                    "delivery p99 and server CPU per command against nodes) into --out, each run's report folder "
+                    "beside them. Progress goes to standard error.")
+    scaleout.add_argument("--nodes", type=_counts, default=[1, 2, 4], help="node counts (default 1,2,4)")
+    scaleout.add_argument("--redis-shards", type=_counts, default=[1, 3], help="shard counts, 1 or 3 (default 1,3)")
+    scaleout.add_argument("--users-per-node", type=_positive(int), default=1000, help="users per node (default 1000)")
+    scaleout.add_argument("--active-fraction", type=_fraction, default=0.2,
+                          help="of them, the share who act (default 0.2)")
+    scaleout.add_argument("--duration", type=_positive(float), default=30.0,
+                          help="measured seconds per run (default 30)")
+    scaleout.add_argument("--warmup", type=_positive(float), default=10.0, help="warm-up seconds per run (default 10)")
+    scaleout.add_argument("--out", metavar="DIR", help="output folder (default bench-results/scaleout-<UTC time>)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description="Benchmarks of the Delete server: each prints its figures "
@@ -247,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filter(kinds)
     _add_scrape(kinds)
     _add_overhead(kinds)
+    _add_scaleout(kinds)
     return parser
 
 

@@ -59,6 +59,7 @@ from bench.load_context import Ctx
 from bench.load_mixed import mixed_scenario
 from bench.load_restart import restart_scenario
 from bench.load_sockets import WARMUP_SOCKETS, idle_scenario, logins_scenario
+from bench.redis_shards import redis_shards
 from delete_api.database import make_engine, make_sessionmaker
 from delete_api.settings import Settings
 from domain.auth.tokens import TokenConfig
@@ -143,7 +144,8 @@ def _params(args: argparse.Namespace, settings: Settings, chosen: list[str]) -> 
             else " ".join(sys.argv), "scenarios": chosen,
             **{k: v for k, v in vars(args).items() if k not in ("handler", "benchmark", "command")},
             "database": "embedded" if settings.embedded_database else "DATABASE_URL",
-            "redis": "embedded" if settings.embedded_redis else "REDIS_URL"}
+            "redis": ("cluster 3x2 (throwaway)" if args.redis_shards == 3
+                      else "embedded" if settings.embedded_redis else "REDIS_URL")}
 
 
 def _defaults(args: argparse.Namespace) -> None:
@@ -168,8 +170,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         sockets = (max(args.users or 0, 0) * 2 + (args.idle_sockets or 0) + 2 * (args.restart_sockets or 0)
                    + 2 * WARMUP_SOCKETS + 1024)
         raise_fd_limit(sockets)
-        with stage(settings, args.data_dir, "delete-bench-load-") as on:
-            document = run_async(bench(args, on.settings, on.resolved, on.procs, on.work, out))
+        with stage(settings, args.data_dir, "delete-bench-load-") as on, \
+                redis_shards(args.redis_shards, on.resolved, on.work) as resolved:
+            document = run_async(bench(args, on.settings, resolved, on.procs, on.work, out))
             say("stopping")
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)

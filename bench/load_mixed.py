@@ -158,7 +158,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], figures.Samples]:
     (moderator_id, moderator_token), = await seed_users(ctx.sessions, 1, ctx.tokens, f"{ctx.tag}m", role="moderator")
     ctx.seeded.append(moderator_id)
 
-    nodes = await ctx.nodes(["node_a", "node_b"])
+    nodes = await ctx.nodes([f"node_{chr(ord('a') + k)}" for k in range(args.nodes)])
     rec = Recorder()
     like_interval = max(13.0, duration / 10)
     world = World([n.ws_url for n in nodes], rec, seed=args.seed, like_interval_s=like_interval,

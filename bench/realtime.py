@@ -32,7 +32,7 @@ import secrets
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,8 @@ from bench.harness import (
     stage,
 )
 from bench.realtime_systems import EVENT_TYPE, Floor, Ours, RelayOnly, System
+from bench.redis_shards import redis_shards
 from delete_api.database import make_engine, make_sessionmaker
-from delete_api.embedded.redis_cluster import RedisClusterHarness, redis_server_binary
 from delete_api.settings import Settings
 from domain.auth.tokens import TokenConfig
 from domain.models import User, UserEventCounter
@@ -310,24 +310,6 @@ def redis_client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, max_connections=4 * MAX_IN_FLIGHT)
 
 
-@contextlib.contextmanager
-def redis_shards(args: argparse.Namespace, resolved: Settings, work: Path) -> Iterator[Settings]:
-    """``resolved`` as is for one Redis; for ``--redis-shards 3`` pointed at a throwaway cluster in ``work``."""
-    if args.redis_shards == 1:
-        yield resolved
-        return
-    binary = redis_server_binary()
-    if binary is None:
-        raise BenchError("--redis-shards 3 needs redis-server >= 7 and redis-cli on PATH")
-    cluster = RedisClusterHarness(work / "redis-cluster", binary)
-    try:
-        say("starting a Redis Cluster: 3 masters, 3 replicas")
-        cluster.start()
-        yield resolved.with_urls(redis_url=cluster.url)
-    finally:
-        cluster.stop()
-
-
 async def start_servers(procs: Processes, resolved: Settings, work: Path) -> dict[str, list[int]]:
     """Nodes and floor relays A, B, C, healthy; returns their ports."""
     assert resolved.redis_url is not None
@@ -415,7 +397,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         raise_fd_limit(args.idle_sockets + WARMUP_SOCKETS + args.clients + 512)
         with stage(settings, args.data_dir, "delete-bench-") as on, \
-                redis_shards(args, on.resolved, on.work) as resolved:
+                redis_shards(args.redis_shards, on.resolved, on.work) as resolved:
             document = run_async(bench(args, on.settings, resolved, on.procs, on.work))
             say("stopping")
     except BenchError as exc:

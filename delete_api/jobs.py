@@ -100,8 +100,9 @@ class JobRunner:
             await asyncio.sleep(self.every_s)
 
 
-async def run_once(settings: Settings) -> int:
-    """Run every job once against ``settings``' database and Redis; return the number of archived matches."""
+async def run_once(settings: Settings) -> tuple[int, int]:
+    """Run every job once against ``settings``' database and Redis; return the number of archived matches and
+    of discovery rank bounds tightened."""
     from delete_api.database import make_engine, make_sessionmaker
     from domain.events.log import EventLog
     from infra.redis_cluster import client_from_url
@@ -113,7 +114,9 @@ async def run_once(settings: Settings) -> int:
     publisher = RedisPublisher(redis)
     try:
         events = EventLog(publisher, str(settings.extra.get("redis_prefix", "delete:")))
-        return await archive_all(make_sessionmaker(engine), events)
+        sessions = make_sessionmaker(engine)
+        archived = await archive_all(sessions, events)
+        return archived, await tighten_discovery_bounds(sessions)
     finally:
         await publisher.close()
         await redis.aclose()
@@ -128,8 +131,9 @@ def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
         assert resolved.database_url
         if settings.embedded_database:
             migrate.upgrade(resolved.database_url.reveal())
-        archived = asyncio.run(run_once(resolved))
+        archived, tightened = asyncio.run(run_once(resolved))
     print(f"archived {archived} idle matches")
+    print(f"tightened {tightened} discovery rank bounds")
     return 0
 
 

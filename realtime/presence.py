@@ -37,7 +37,6 @@ log = logging.getLogger("realtime.presence")
 
 REFRESH_CHUNK = 200  # users per refresh pipeline: each one blocks the loop for ~3 ms
 
-# KEYS: the user's sockets, the index; ARGV: the closing socket, now, the user. Returns the sockets left.
 # KEYS: the user's sockets, the index; ARGV: the new socket, now, its expiry, the user. Returns the user's live
 # sockets. One command per connect (a MULTI of four was six to pack and parse: a fifth of a reconnect's CPU)
 _CONNECT_LUA = """
@@ -48,6 +47,7 @@ redis.call('ZADD', KEYS[2], 'GT', ARGV[3], ARGV[4])
 return count
 """
 
+# KEYS: the user's sockets, the index; ARGV: the closing socket, now, the user. Returns the sockets left.
 _DISCONNECT_LUA = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])

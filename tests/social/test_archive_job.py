@@ -82,7 +82,7 @@ async def test_server_runs_the_job_on_its_interval(database_url: str, redis_url:
 
 
 async def test_cli_run_once_prints_how_many(database_url: str, redis_url: str, engine: AsyncEngine) -> None:
-    """`delete-api jobs run-once` archives idle matches and prints how many."""
+    """`delete-api jobs run-once` archives idle matches and prints how many (then the discovery bounds job's count)."""
     a, b = await make_person(engine), await make_person(engine)
     match_id = await make_match(engine, a, b, matched_at=datetime.now(UTC) - timedelta(days=8))
     env = {k: v for k, v in os.environ.items() if k not in {"DATA_DIR", "MEDIA_DIR"}}
@@ -93,6 +93,7 @@ async def test_cli_run_once_prints_how_many(database_url: str, redis_url: str, e
     async with asyncio.timeout(60):
         out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
-    line = out.decode().strip()
+    line, bounds = out.decode().strip().splitlines()
     assert line.startswith("archived ") and line.endswith(" idle matches") and int(line.split()[1]) >= 1, line
+    assert bounds.startswith("tightened ") and bounds.endswith(" discovery rank bounds"), bounds
     assert await state_of(engine, match_id) == "archived"

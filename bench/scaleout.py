@@ -91,15 +91,14 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 def _one(args: argparse.Namespace, nodes: int, shards: int, out: Path) -> dict[str, Any]:
     folder = out / f"nodes{nodes}-shards{shards}"
-    say(f"scaleout: {nodes} node(s), {shards} Redis shard(s): {' '.join(run_argv(args, nodes, shards, folder)[2:])}")
-    done = subprocess.run(run_argv(args, nodes, shards, folder), check=False,  # noqa: S603 - our own argv
+    argv = run_argv(args, nodes, shards, folder)
+    say(f"scaleout: {nodes} node(s), {shards} Redis shard(s): {' '.join(argv[2:])}")
+    done = subprocess.run(argv, check=False,  # noqa: S603 - our own argv
                           stdout=sys.stderr)  # its verdict is progress here; our stdout is the JSON
     summary_path = folder / "summary.json"
     if not summary_path.exists():
         say(f"scaleout: that run wrote no summary (exit {done.returncode}); its row stays empty")
-        return {"nodes": nodes, "redis_shards": shards, "users": None, "active": None, "commands_per_s": None,
-                "delivered_per_s": None, "delivery_p50_ms": None, "delivery_p99_ms": None,
-                "cpu_ms_per_command": None, "lost": None, "other_load_percent_of_core": None, "healthy": False}
+        return {**figures_of({}, nodes, shards), "healthy": False}
     return figures_of(json.loads(summary_path.read_text()), nodes, shards)
 
 

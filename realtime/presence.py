@@ -143,7 +143,8 @@ class Presence:
             await self._announce(user, online=False)
 
     async def online_count(self) -> int | None:
-        """How many people have a live socket on any node (one ZCOUNT); None when Redis is unavailable."""
+        """How many people have a live socket on any node (one ZCOUNT; on a cluster one per partition, pipelined);
+        None when Redis is unavailable."""
         try:
             now = time.time()
             if not self._sharded:

@@ -33,12 +33,12 @@ from typing import Any
 from delete_api.seed import PoolPhoto, Profile, generate, make_pool
 from domain.auth.passwords import PasswordHasher
 from domain.compatibility.scoring import badges, vector
+from domain.models.users import DISCOVERY_INDEXES
 from domain.photos.storage import new_key
 
 CHUNK = 25_000
 # built once after the load: each costs far more per row inserted than per row built
-LATE_INDEXES = ("ix_users_discovery_woman", "ix_users_discovery_man", "ix_users_discovery_nonbinary",
-                "ix_users_earth")
+LATE_INDEXES = (*DISCOVERY_INDEXES, "ix_users_earth")
 # dropped for good: discovery never reads it, and building it for a million people takes longer than the rest
 SKIPPED_INDEXES = ("ix_user_traits_traits_l1",)
 USER_COLUMNS = ("id", "email", "password_hash", "display_name", "birthdate", "bio", "gender", "interested_in",

@@ -11,7 +11,8 @@ Both queries share one WHERE clause (``ELIGIBLE``) over these relations:
   (a batch) or to the pairs (the live check), tested with a hashed ``NOT IN``.
 
 A batch finds its candidates with one search per gender the viewer is interested
-in, each in that gender's partial GiST index of migration 0004 on
+in, each in the partial GiST index of migration 0013 holding the people of that gender
+who are interested in the viewer's gender and have a photo and traits, on
 ``discovery_point(lat, lon, birthdate, age_min, age_max)`` with
 ``v.box @> discovery_point(...)``: "near the viewer, of an age they accept, accepting
 the viewer's age". The first three dimensions are ``earth_point(lat, lon)``, the cube
@@ -128,13 +129,17 @@ def _excluded(restrict: str) -> str:
     return out
 
 
-# One branch per gender, each served by its partial index (``u.gender = '<literal>'`` selects it).
+# One branch per (gender, the viewer's gender), each served by its partial index of migration 0013: the literals
+# ``u.gender = '<g>'``, ``'<a>' = ANY(u.interested_in)``, ``u.photo_count > 0`` and ``u.traits IS NOT NULL``
+# (in ``ELIGIBLE``) select it; a branch whose ``v`` conditions fail is never executed.
 _BY_GENDER = "\n    UNION ALL".join(f"""
     SELECT u.id, u.last_active_at, u.created_at, btrim(u.bio, {BLANKS}) <> '' AS has_bio,
            u.traits <+> v.traits AS l1, u.photo_count AS photos, u.prompt_count AS prompts
     FROM v JOIN users u ON u.gender = '{gender}' AND '{gender}' = ANY(v.interested_in)
+                       AND '{accepted}' = ANY(u.interested_in) AND v.gender = '{accepted}'
     WHERE {ELIGIBLE}
-      AND u.id <> ALL(:sent)""" for gender in GENDERS)  # noqa: S608 - constants only
+      AND u.id <> ALL(:sent)
+      AND u.traits <+> v.traits > :min_l1""" for gender in GENDERS for accepted in GENDERS)  # noqa: S608 - constants only
 
 BATCH_SQL = f"""
 WITH v AS MATERIALIZED ({VIEWER.format(viewers="u.id = :viewer_id", bounds=":bound_min, :bound_max")}),
@@ -161,11 +166,15 @@ WHERE {ELIGIBLE}
 
 # Floors of the tiers of ``users.rank_bound`` (migration 0012: at least the candidate's completeness +
 # recency + newness), searched best first; see ``candidates``.
-TIERS = (36, 28, 0)
+TIERS = (36, 28, 20, 0)
 MAX_BOUND = 2 ** 15 - 1
 BOUND_TRUSTED_FOR = timedelta(minutes=30)  # the trigger's bound holds from an hour before the write
 _BEST_COMPATIBILITY = 100 * ranking.COMPATIBILITY_WEIGHT  # the most the viewer-dependent term adds
 _BEST_OPPOSITE = (ranking.OPPOSITE_BELOW - 1) * ranking.COMPATIBILITY_WEIGHT
+# Every opposite (score < 50) is further than this from the viewer: score_from_distance(12.0) is 50, and the
+# score only falls with the distance. Rows a little further but not opposites pass too; they are harmless.
+OPPOSITE_MIN_L1 = MAX_DISTANCE * (100 - ranking.OPPOSITE_BELOW) / 100
+ANY_L1 = -1.0
 
 _BATCH = text(BATCH_SQL).bindparams(bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
 _PAIRS = text(PAIRS_SQL)
@@ -189,11 +198,12 @@ class CandidateRow:
 
 
 def batch_params(viewer_id: uuid.UUID, count: int, sent: Collection[uuid.UUID], now: datetime,
-                 bounds: tuple[int, int] = (0, MAX_BOUND)) -> dict[str, Any]:
-    """The bound parameters of ``BATCH_SQL`` (``bounds``: the tier's ``rank_bound`` range, both ends included)."""
+                 bounds: tuple[int, int] = (0, MAX_BOUND), min_l1: float = ANY_L1) -> dict[str, Any]:
+    """The bound parameters of ``BATCH_SQL`` (``bounds``: the tier's ``rank_bound`` range, both ends included;
+    ``min_l1``: only people further than that from the viewer, ``OPPOSITE_MIN_L1`` when only opposites matter)."""
     params: dict[str, Any] = {"now": now, "today": now.date(), "viewer_id": viewer_id, "count": count,
                               "sent": list(sent), "new_after": now - timedelta(days=ranking.NEW_ACCOUNT_DAYS),
-                              "bound_min": bounds[0], "bound_max": bounds[1]}
+                              "bound_min": bounds[0], "bound_max": bounds[1], "min_l1": min_l1}
     for days, _ in ranking.RECENCY:
         params[f"active_{days}d"] = now - timedelta(days=days)
     return params
@@ -205,19 +215,22 @@ def tiers_for(now: datetime) -> tuple[int, ...]:
     return TIERS if now >= datetime.now(UTC) - BOUND_TRUSTED_FOR else (0,)
 
 
-def enough_floor(rows: Sequence[Any], count: int) -> int:
-    """The highest floor such that nobody with fewer static points than it can change the batch ``rows`` make:
-    the ``count``-th best of ``rows`` and their best opposite each rank strictly above what anyone below the
-    floor could (``_BEST_... + floor - 1``; strictly, since ties go to the smaller id). 0 when unknown."""
+def floors(rows: Sequence[Any], count: int) -> tuple[int, int]:
+    """``(top, opposite)``: the highest floors such that nobody with fewer static points can change the
+    ``count`` best of ``rows`` (``top``), or their best opposite (``opposite``): the ``count``-th best and the
+    best opposite each rank strictly above what anyone below the floor could (``_BEST_... + floor - 1``;
+    strictly, since ties go to the smaller id). 0 when unknown (fewer than ``count`` rows, no opposite)."""
     ordered = sorted(rows, key=lambda r: (-r.rank, r.id))
-    if len(ordered) < count:
-        return 0
+    top = 0 if len(ordered) < count else math.ceil(float(ordered[count - 1].rank) - _BEST_COMPATIBILITY + 1) - 1
     opposite = next((r for r in ordered if r.score < ranking.OPPOSITE_BELOW), None)
-    if opposite is None:
-        return 0
-    floor_for_top = math.ceil(float(ordered[count - 1].rank) - _BEST_COMPATIBILITY + 1) - 1
-    floor_for_opposite = math.ceil(float(opposite.rank) - _BEST_OPPOSITE + 1) - 1
-    return max(0, min(floor_for_top, floor_for_opposite))
+    best_opposite = 0 if opposite is None else math.ceil(float(opposite.rank) - _BEST_OPPOSITE + 1) - 1
+    return max(0, top), max(0, best_opposite)
+
+
+def enough_floor(rows: Sequence[Any], count: int) -> int:
+    """The highest floor such that nobody with fewer static points than it can change the batch ``rows`` make
+    (the ``count`` best and their best opposite, see ``floors``). 0 when unknown."""
+    return min(floors(rows, count))
 
 
 def decided(rows: Sequence[Any], count: int, floor: int) -> bool:
@@ -238,16 +251,22 @@ async def candidates(session: AsyncSession, viewer_id: uuid.UUID, count: int, se
 
     One query per tier of ``rank_bound``, best first, until the tiers read decide the batch. The first
     tier starts at ``TIERS[0]``; each next one reaches down to what the rows read so far show is enough
-    (``enough_floor``), or to the next of ``TIERS`` if that is higher. The last tier (floor 0) always
-    decides, and then the result is exactly what one query over everyone would return.
+    (``enough_floor``), or to the next of ``TIERS`` if that is higher. Once nobody below the tiers read can
+    change the ``count`` best (``floors``), the lower tiers are searched for opposites only: the rows further
+    from the viewer than ``OPPOSITE_MIN_L1``, a tenth or less of the people, so the rest are dropped before
+    they are ranked. The last tier (floor 0) always decides, and then the result is exactly what one query
+    over everyone would return.
     """
     tiers = tiers_for(now)
-    floor, ceiling = tiers[0], MAX_BOUND
+    floor, ceiling, min_l1 = tiers[0], MAX_BOUND, ANY_L1
     rows = list(await session.execute(_BATCH, batch_params(viewer_id, count, sent, now, (floor, ceiling))))
     while not decided(rows, count, floor):
+        top, _ = floors(rows, count)
+        min_l1 = OPPOSITE_MIN_L1 if top >= floor else min_l1
         ceiling = floor - 1
         floor = max(enough_floor(rows, count), next((t for t in tiers if t < floor), 0))
-        rows.extend(await session.execute(_BATCH, batch_params(viewer_id, count, sent, now, (floor, ceiling))))
+        rows.extend(await session.execute(_BATCH, batch_params(viewer_id, count, sent, now, (floor, ceiling),
+                                                               min_l1)))
     return [CandidateRow(r.id, float(r.l1), int(r.photos), int(r.prompts), bool(r.has_bio), r.last_active_at,
                          r.created_at) for r in best_of(rows, count)]
 

@@ -27,6 +27,15 @@ from domain.models.base import Base, created_at, uuid_pk
 from domain.wire.enums import AccountStatus, Gender, Role
 
 GENDERS = ("woman", "man", "nonbinary")
+
+
+def discovery_index(gender: str, accepted: str) -> str:
+    """The partial discovery index of people of ``gender`` interested in ``accepted`` (migration 0013)."""
+    return f"ix_users_discovery_{gender}_{accepted}"
+
+
+DISCOVERY_INDEXES = tuple(discovery_index(g, a) for g in GENDERS for a in GENDERS)
+
 ROLES = ("user", "moderator")
 STATUSES = ("active", "suspended", "banned", "deleted")
 
@@ -48,14 +57,16 @@ class User(Base):
               postgresql_where=text("lat IS NOT NULL")),
         Index("ix_users_status_active", "status", "last_active_at"),
         Index("ix_users_created_at", "created_at"),  # moderation.stats: signups today (migration 0011)
-        # discovery: discovery_box(...) @> discovery_point(...), one partial index per gender; see migrations
-        # 0004 and 0012 (rank_bound, the seventh dimension)
-        *(Index(f"ix_users_discovery_{gender}",
+        # discovery: discovery_box(...) @> discovery_point(...), one partial index per (gender, accepted gender)
+        # holding only people who can be shown; see migrations 0004, 0012 (rank_bound, the seventh dimension)
+        # and 0013
+        *(Index(discovery_index(gender, accepted),
                 text("discovery_point(lat, lon, birthdate, age_min, age_max, rank_bound)"),
                 postgresql_using="gist",
-                postgresql_where=text(f"gender = '{gender}' AND lat IS NOT NULL AND role = 'user' "
-                                      "AND status IN ('active', 'suspended')"))
-          for gender in GENDERS),
+                postgresql_where=text(f"gender = '{gender}' AND '{accepted}' = ANY(interested_in) "
+                                      "AND lat IS NOT NULL AND role = 'user' AND status IN ('active', 'suspended') "
+                                      "AND photo_count > 0 AND traits IS NOT NULL"))
+          for gender in GENDERS for accepted in GENDERS),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

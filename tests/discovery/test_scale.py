@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import ORMExecuteState
 
 from domain.discovery import ranking
 from domain.discovery import repository as repo
@@ -151,6 +152,34 @@ async def test_a_random_crowd_matches_the_one_query(engine: AsyncEngine) -> None
             break
         sent.extend(tiered)
     assert len(set(sent)) == 30
+
+
+async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine: AsyncEngine) -> None:
+    """Twelve complete, new, active people decide the top in the first tier; the only opposite is an old, idle
+    profile with one photo (2 static points). The lower tiers are then searched for opposites only, and the
+    batch is still exactly the one query's: the opposite comes last, the closer low-tier person not at all."""
+    place = somewhere()
+    viewer = await viewer_at(engine, place)
+    for i in range(12):
+        await _complete(engine, place, i % 4)
+    low: dict[str, Any] = {"new": False, "active": False, "photos": 1, "prompts": 0, "bio": False}
+    near = await _complete(engine, place, 0, **low)  # score 100 but 2 static points: below the top
+    opposite = await _complete(engine, place, 16, name="Far", **low)  # score 33: the only opposite
+    count = 5
+    everyone = [r.id for r in repo.best_of(await _tier(engine, viewer, count, (0, repo.MAX_BOUND)), count)]
+    asked: list[tuple[int, int, float]] = []
+    async with AsyncSession(engine) as session:
+        def spy(state: ORMExecuteState) -> None:
+            params = state.parameters
+            assert isinstance(params, dict)
+            asked.append((params["bound_min"], params["bound_max"], params["min_l1"]))
+
+        event.listen(session.sync_session, "do_orm_execute", spy)
+        tiered = [r.user_id for r in await repo.candidates(session, viewer.id, count, [], datetime.now(UTC))]
+    assert tiered == everyone
+    assert everyone[-1] == opposite.id and near.id not in everyone
+    assert asked[0] == (repo.TIERS[0], repo.MAX_BOUND, repo.ANY_L1)
+    assert all(min_l1 == repo.OPPOSITE_MIN_L1 for *_, min_l1 in asked[1:]) and asked[-1][0] == 0
 
 
 def _blocked(c: Crowd) -> list[Any]:

@@ -20,7 +20,6 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compatibility.scoring import score_from_distance, summary_for
@@ -29,6 +28,7 @@ from domain.location.distance import display_distance, distance_km
 from domain.photos.storage import MediaStorage
 from domain.profiles.age import age_on
 from domain.profiles.rules import badges_in_quiz_order
+from domain.raw_reads import RawRead
 from domain.wire.objects import Card
 
 
@@ -38,7 +38,7 @@ def traits_distance(a: Sequence[float] | None, b: Sequence[float] | None) -> flo
     return float(sum(abs(x - y) for x, y in zip(a or neutral, b or neutral, strict=True)))
 
 
-_CARDS = text("""
+_CARDS_SQL = """
 SELECT u.id, u.display_name, u.birthdate, u.lat, u.lon, t.traits::real[] AS traits,
   COALESCE((SELECT json_agg(json_build_object('id', p.id, 'storage_key', p.storage_key, 'thumb_key', p.thumb_key,
                                               'position', p.position, 'width', p.width, 'height', p.height)
@@ -50,18 +50,20 @@ SELECT u.id, u.display_name, u.birthdate, u.lat, u.lon, t.traits::real[] AS trai
   ARRAY(SELECT b.badge FROM user_badges b WHERE b.user_id = u.id) AS badges
 FROM users u LEFT JOIN user_traits t ON t.user_id = u.id
 WHERE u.id = ANY(:ids)
-""")
+"""
+_CARDS_RAW = RawRead(_CARDS_SQL)
 
 
 Pair = tuple[uuid.UUID, uuid.UUID]  # (viewer, the person whose card the viewer sees)
 
 
-async def _rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
-    """The card rows of ``ids`` (missing users left out), in one query."""
-    return {row.id: row for row in await session.execute(_CARDS, {"ids": list(dict.fromkeys(ids))})}
+async def _rows(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The card rows of ``ids`` (missing users left out), in one query (past SQLAlchemy's per-statement path:
+    a discovery batch and every like and match load cards)."""
+    return {row.id: row for row in await _CARDS_RAW.fetch(session, {"ids": list(dict.fromkeys(ids))})}
 
 
-def _card(row: Row[Any], viewer: Row[Any] | None, storage: MediaStorage, today: date,
+def _card(row: Any, viewer: Any | None, storage: MediaStorage, today: date,
           show_distance: bool) -> Card:
     """``row``'s card as the person of ``viewer`` sees it (no distance without ``show_distance``)."""
     viewer_point = (viewer.lat, viewer.lon) if viewer is not None and viewer.lat is not None else None

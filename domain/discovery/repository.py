@@ -49,6 +49,7 @@ from domain.compatibility.traits import NEUTRAL, TRAIT_KEYS
 from domain.discovery import ranking
 from domain.location.distance import EARTH_RADIUS_KM
 from domain.models.users import GENDERS
+from domain.raw_reads import RawRead
 
 BLANKS = "E' \\t\\n\\r'"  # what counts as blank around a bio, as ranking.BLANKS
 NEUTRAL_VECTOR = "[" + ",".join([str(NEUTRAL)] * len(TRAIT_KEYS)) + "]"
@@ -177,6 +178,7 @@ OPPOSITE_MIN_L1 = MAX_DISTANCE * (100 - ranking.OPPOSITE_BELOW) / 100
 ANY_L1 = -1.0
 
 _BATCH = text(BATCH_SQL).bindparams(bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
+_BATCH_RAW = RawRead(BATCH_SQL)  # what ``candidates`` runs: the same statement past SQLAlchemy's per-statement path
 _PAIRS = text(PAIRS_SQL)
 _EXPIRED_PASSES = text(
     "SELECT passer_id, passee_id FROM passes WHERE passer_id = ANY(CAST(:viewers AS uuid[])) "
@@ -259,14 +261,14 @@ async def candidates(session: AsyncSession, viewer_id: uuid.UUID, count: int, se
     """
     tiers = tiers_for(now)
     floor, ceiling, min_l1 = tiers[0], MAX_BOUND, ANY_L1
-    rows = list(await session.execute(_BATCH, batch_params(viewer_id, count, sent, now, (floor, ceiling))))
+    rows = await _BATCH_RAW.fetch(session, batch_params(viewer_id, count, sent, now, (floor, ceiling)))
     while not decided(rows, count, floor):
         top, _ = floors(rows, count)
         min_l1 = OPPOSITE_MIN_L1 if top >= floor else min_l1
         ceiling = floor - 1
         floor = max(enough_floor(rows, count), next((t for t in tiers if t < floor), 0))
-        rows.extend(await session.execute(_BATCH, batch_params(viewer_id, count, sent, now, (floor, ceiling),
-                                                               min_l1)))
+        rows.extend(await _BATCH_RAW.fetch(session, batch_params(viewer_id, count, sent, now, (floor, ceiling),
+                                                                 min_l1)))
     return [CandidateRow(r.id, float(r.l1), int(r.photos), int(r.prompts), bool(r.has_bio), r.last_active_at,
                          r.created_at) for r in best_of(rows, count)]
 

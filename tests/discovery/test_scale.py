@@ -10,15 +10,14 @@ that each change that makes someone ineligible shows on the very next batch.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import ORMExecuteState
 
 from domain.discovery import ranking
 from domain.discovery import repository as repo
@@ -154,7 +153,8 @@ async def test_a_random_crowd_matches_the_one_query(engine: AsyncEngine) -> None
     assert len(set(sent)) == 30
 
 
-async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine: AsyncEngine) -> None:
+async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine: AsyncEngine,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Twelve complete, new, active people decide the top in the first tier; the only opposite is an old, idle
     profile with one photo (2 static points). The lower tiers are then searched for opposites only, and the
     batch is still exactly the one query's: the opposite comes last, the closer low-tier person not at all."""
@@ -168,13 +168,14 @@ async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine:
     count = 5
     everyone = [r.id for r in repo.best_of(await _tier(engine, viewer, count, (0, repo.MAX_BOUND)), count)]
     asked: list[tuple[int, int, float]] = []
-    async with AsyncSession(engine) as session:
-        def spy(state: ORMExecuteState) -> None:
-            params = state.parameters
-            assert isinstance(params, dict)
-            asked.append((params["bound_min"], params["bound_max"], params["min_l1"]))
+    fetch = repo._BATCH_RAW.fetch
 
-        event.listen(session.sync_session, "do_orm_execute", spy)
+    async def spy(session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
+        asked.append((params["bound_min"], params["bound_max"], params["min_l1"]))
+        return await fetch(session, params)
+
+    monkeypatch.setattr(repo._BATCH_RAW, "fetch", spy)
+    async with AsyncSession(engine) as session:
         tiered = [r.user_id for r in await repo.candidates(session, viewer.id, count, [], datetime.now(UTC))]
     assert tiered == everyone
     assert everyone[-1] == opposite.id and near.id not in everyone

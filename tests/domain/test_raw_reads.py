@@ -1,0 +1,66 @@
+"""Reads past SQLAlchemy's per-statement path behave as the session's own statements would."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from delete_api.database import make_sessionmaker
+from domain.raw_reads import RawRead
+from infra.outages import is_unavailable
+from tests.support.statements import connection_of, statements_on
+
+_ECHO = RawRead("SELECT CAST(:a AS int) + :b::int AS total, :a::text AS again, CAST(:ids AS uuid[]) AS ids, "
+                "'10:30' AS clock")
+
+
+async def test_named_parameters_casts_and_columns_as_attributes(session: AsyncSession) -> None:
+    """``:name`` parameters (one used twice) become ``$n`` once; ``::type`` casts and colons in literals stay."""
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    [row] = await _ECHO.fetch(session, {"a": 2, "b": 40, "ids": ids})
+    assert (row.total, row.again, row.ids, row.clock) == (42, "2", ids, "10:30")
+    assert _ECHO.names == ["a", "b", "ids"]
+    with pytest.raises(AttributeError):
+        _ = row.missing
+
+
+async def test_it_reads_inside_the_sessions_transaction_and_is_counted(session: AsyncSession,
+                                                                       engine: AsyncEngine) -> None:
+    """What the session wrote and has not committed is visible; the statement reaches the engine's
+    ``before_cursor_execute`` listeners (the round-trip counter, tests counting statements)."""
+    await session.execute(text("CREATE TEMPORARY TABLE raw_read_probe (n int) ON COMMIT DROP"))
+    await session.execute(text("INSERT INTO raw_read_probe VALUES (7)"))
+    probe = RawRead("SELECT n FROM raw_read_probe WHERE n = :n")
+    connection = await connection_of(session)
+    with statements_on(engine, connection) as sent:
+        rows = await probe.fetch(session, {"n": 7})
+    assert [r.n for r in rows] == [7]
+    assert sent == [probe.sql]
+
+
+async def test_a_failing_statement_raises_sqlalchemys_error(session: AsyncSession) -> None:
+    """A bad statement fails as it would through ``session.execute``: SQLAlchemy's ProgrammingError."""
+    with pytest.raises(ProgrammingError) as failed:
+        await RawRead("SELECT no_such_column FROM users WHERE id = :id").fetch(session, {"id": uuid.uuid4()})
+    assert not is_unavailable(failed.value)
+
+
+async def test_a_connection_gone_is_an_outage_and_leaves_the_pool(engine: AsyncEngine) -> None:
+    """PostgreSQL ending the connection mid-read: an error the edge answers as unavailable, and the pool
+    replaces the connection, so the next read works."""
+    sessions = make_sessionmaker(engine)
+    read = RawRead("SELECT pg_backend_pid() AS pid, CAST(:x AS int) AS x")
+    async with sessions() as session:
+        [first] = await read.fetch(session, {"x": 1})
+        async with engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first.pid})
+        with pytest.raises(DBAPIError) as failed:
+            await read.fetch(session, {"x": 2})
+    assert is_unavailable(failed.value) and failed.value.connection_invalidated
+    async with sessions() as session:
+        [again] = await read.fetch(session, {"x": 3})
+    assert again.x == 3 and again.pid != first.pid

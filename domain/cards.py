@@ -28,7 +28,7 @@ from domain.location.distance import display_distance, distance_km
 from domain.photos.storage import MediaStorage
 from domain.profiles.age import age_on
 from domain.profiles.rules import badges_in_quiz_order
-from domain.raw_reads import RawRead
+from domain.raw_statements import RawStatement
 from domain.wire.objects import Card
 
 
@@ -51,7 +51,7 @@ SELECT u.id, u.display_name, u.birthdate, u.lat, u.lon, t.traits::real[] AS trai
 FROM users u LEFT JOIN user_traits t ON t.user_id = u.id
 WHERE u.id = ANY(:ids)
 """
-_CARDS_RAW = RawRead(_CARDS_SQL)
+_CARDS_RAW = RawStatement(_CARDS_SQL)
 
 
 Pair = tuple[uuid.UUID, uuid.UUID]  # (viewer, the person whose card the viewer sees)

@@ -49,7 +49,7 @@ from domain.compatibility.traits import NEUTRAL, TRAIT_KEYS
 from domain.discovery import ranking
 from domain.location.distance import EARTH_RADIUS_KM
 from domain.models.users import GENDERS
-from domain.raw_reads import RawRead
+from domain.raw_statements import RawStatement
 
 BLANKS = "E' \\t\\n\\r'"  # what counts as blank around a bio, as ranking.BLANKS
 NEUTRAL_VECTOR = "[" + ",".join([str(NEUTRAL)] * len(TRAIT_KEYS)) + "]"
@@ -178,7 +178,7 @@ OPPOSITE_MIN_L1 = MAX_DISTANCE * (100 - ranking.OPPOSITE_BELOW) / 100
 ANY_L1 = -1.0
 
 _BATCH = text(BATCH_SQL).bindparams(bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
-_BATCH_RAW = RawRead(BATCH_SQL)  # what ``candidates`` runs: the same statement past SQLAlchemy's per-statement path
+_BATCH_RAW = RawStatement(BATCH_SQL)  # what ``candidates`` runs: the same, past SQLAlchemy's per-statement path
 _PAIRS = text(PAIRS_SQL)
 _EXPIRED_PASSES = text(
     "SELECT passer_id, passee_id FROM passes WHERE passer_id = ANY(CAST(:viewers AS uuid[])) "

@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import User, table
+from domain.raw_statements import RawStatement
 from domain.social.store_common import USER
 
 
@@ -50,6 +51,7 @@ class LockedUser:
 _user = table(User).c
 _LOCK_USER_ROW = (select(_user.status, _user.suspended_until, _user.last_pass_undo_at, _user.birthdate)
                   .where(_user.id == USER).with_for_update(key_share=True))
+_LOCK_USER_ROW_RAW = RawStatement.of(_LOCK_USER_ROW)  # every like and pass: past SQLAlchemy's per-statement path
 
 
 async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser | None:
@@ -59,8 +61,8 @@ async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser
     take KEY SHARE on it, and two people liking each other at once must not wait on each other's row.
     Only the columns the rules read are loaded (no ORM object: this runs on every like and pass).
     """
-    row = (await session.execute(_LOCK_USER_ROW, {"user": user_id})).one_or_none()
-    return None if row is None else LockedUser(*row)
+    rows = await _LOCK_USER_ROW_RAW.fetch(session, {"user": user_id})
+    return LockedUser(*rows[0][:]) if rows else None
 
 
 _LOCK_LIKE = text("""

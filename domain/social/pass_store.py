@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Pass, User, table
+from domain.raw_statements import RawStatement
 from domain.social.person_store import CLOCK_NOW, Target, target_columns
 from domain.social.store_common import ACTOR, TARGET
 
@@ -38,6 +39,7 @@ _PASS_IF_ALLOWED_WITH_TARGET = (
     select(_PASS_TARGET.c.status, _PASS_TARGET.c.suspended_until, _PASS_TARGET.c.blocked,
            _PASS_TARGET.c.passed_by_actor, _PASS_TARGET.c.liked_by_actor, _PASS_IF_ALLOWED.c.expires_at)
     .select_from(_PASS_TARGET.outerjoin(_PASS_IF_ALLOWED, true())))
+_PASS_IF_ALLOWED_RAW = RawStatement.of(_PASS_IF_ALLOWED_WITH_TARGET)  # half of all commands (raw_statements.py)
 
 
 async def pass_if_allowed(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID,
@@ -47,8 +49,8 @@ async def pass_if_allowed(session: AsyncSession, passer_id: uuid.UUID, passee_id
     to them (None: no such user) and the pass's expiry (None: nothing was written). The caller holds the
     passer's row lock (``locks.lock_user_row``), which serialises this with the passer's likes."""
     params = {"actor": passer_id, "target": passee_id, "p_lasts": lasts}
-    row = (await session.execute(_PASS_IF_ALLOWED_WITH_TARGET, params)).one_or_none()
-    return (None, None) if row is None else (Target(*row[:-1]), row[-1])
+    rows = await _PASS_IF_ALLOWED_RAW.fetch(session, params)
+    return (None, None) if not rows else (Target(*rows[0][:-1]), rows[0][-1])
 
 
 async def delete_active_pass(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID,

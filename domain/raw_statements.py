@@ -1,21 +1,23 @@
-"""Hot reads run on the session's asyncpg connection directly, past SQLAlchemy's per-statement path.
+"""Hot statements run on the session's asyncpg connection directly, past SQLAlchemy's per-statement path.
 
 ``AsyncSession.execute`` costs 0.25-0.5 ms of CPU per statement before PostgreSQL sees it
 (docs/load.md, "CPU per command"): compiling the parameters, the greenlet hop, building
-rows. A discovery batch runs two or three tier queries and a card query, so that path was
-a quarter of a batch at 100k people. ``RawRead`` keeps the statement's SQL with its named
-parameters (``:name``, as ``text()`` has them), converts it once to asyncpg's ``$n``, and
-runs it on the connection the session holds, inside the session's transaction, with
-asyncpg's own cache of prepared statements. Rows come back with attribute access, as
-SQLAlchemy's do. Only for reads whose parameters PostgreSQL can type from the statement
-(asyncpg asks the server for them; a list is an array, ``None`` a NULL).
+rows. A discovery batch runs two or three tier queries and a card query, and a pass two
+statements, so that path was a large part of both. ``RawStatement`` holds the statement's
+SQL in asyncpg's ``$n`` form, made once: from SQL with named parameters (``:name``, as
+``text()`` has them) or from a Core statement compiled for the asyncpg dialect (its literal
+values become default parameters), and runs it on the connection the session holds,
+inside the session's transaction, with asyncpg's own cache of prepared statements. Rows
+come back with attribute and positional access, as SQLAlchemy's do. Parameters must be
+values asyncpg sends as they are (PostgreSQL types them from the statement; a list is an
+array, ``None`` a NULL, a ``timedelta`` an interval): no SQLAlchemy type processing runs.
 
 What SQLAlchemy would have done around a statement is done here too: its
 ``before_cursor_execute`` event fires (the round-trip counter of ``delete_api/database.py``
 and the tests that count statements listen to it), and a failure is raised as SQLAlchemy's
-exception of the same kind,
-the connection invalidated when it is gone, so outage handling (``infra/outages.py``)
-and the pool see what they would see for any other statement.
+exception of the same kind (an ``IntegrityError`` stays one), the connection invalidated when
+it is gone, so outage handling (``infra/outages.py``) and the pool see what they would see
+for any other statement.
 """
 
 from __future__ import annotations
@@ -24,14 +26,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]  # the dialect class has no annotations
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")  # ``:name``, not a ``::type`` cast
 
 
 class Row:
-    """One asyncpg record, its columns read as attributes (``row.id``)."""
+    """One asyncpg record, its columns read as attributes (``row.id``) or by position (``row[0]``, ``row[1:]``)."""
 
     __slots__ = ("_record",)
 
@@ -44,13 +50,33 @@ class Row:
         except KeyError:
             raise AttributeError(name) from None
 
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return tuple(self._record)[index]
+        return self._record[index]
 
-class RawRead:
-    """A read statement with ``:name`` parameters, run by ``fetch`` on a session's asyncpg connection."""
+    def __len__(self) -> int:
+        return len(self._record)
+
+
+class RawStatement:
+    """A statement with ``:name`` parameters, run by ``fetch`` on a session's asyncpg connection."""
 
     def __init__(self, sql: str) -> None:
         self.names: list[str] = []
+        self.defaults: dict[str, Any] = {}
         self.sql = _NAMED.sub(self._number, sql)
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> RawStatement:
+        """A Core statement, compiled once for asyncpg; the values written into it become default parameters."""
+        compiled = statement.compile(dialect=_ASYNCPG)
+        assert isinstance(compiled, SQLCompiler)  # a statement compiles to SQL, with asyncpg's positional $n
+        raw = cls.__new__(cls)
+        raw.sql = compiled.string
+        raw.names = list(compiled.positiontup or ())
+        raw.defaults = {k: v for k, v in compiled.params.items() if v is not None}
+        return raw
 
     def _number(self, match: re.Match[str]) -> str:
         name = match.group(1)
@@ -60,7 +86,7 @@ class RawRead:
 
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Row]:
         """The rows of the statement with ``params`` (every ``:name`` of it), in ``session``'s transaction."""
-        args = [params[name] for name in self.names]
+        args = [params[name] if name in params else self.defaults[name] for name in self.names]
         connection = await session.connection()
         pooled = await connection.get_raw_connection()
         sync = connection.sync_connection

@@ -23,7 +23,7 @@ for any other statement.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -57,6 +57,9 @@ class Row:
 
     def __len__(self) -> int:
         return len(self._record)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._record)
 
 
 class RawStatement:

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Block, Match, MatchRead, Message, table
+from domain.raw_statements import RawStatement
 
 Lock = Literal["update", "share"] | None
 
@@ -97,6 +98,18 @@ _ADVANCE_READ = _NEW_READ.on_conflict_do_update(
 ).returning(_read.user_id)
 
 
+# The statements of sending and reading run past SQLAlchemy's per-statement path (domain/raw_statements.py).
+_MEMBER_MATCH_RAW = {lock: RawStatement.of(statement) for lock, statement in _MEMBER_MATCH_LOCKED.items()}
+_OWN_MESSAGE_RAW = RawStatement.of(_OWN_MESSAGE)
+_INSERT_MESSAGE_RAW = RawStatement.of(_INSERT_MESSAGE)
+_MESSAGE_IN_MATCH_RAW = RawStatement.of(_MESSAGE_IN_MATCH)
+_ADVANCE_READ_RAW = RawStatement.of(_ADVANCE_READ)
+
+
+def _first(rows: Sequence[Any]) -> Any | None:
+    return rows[0] if rows else None
+
+
 def _stored_message(row: Sequence[Any]) -> StoredMessage:
     return StoredMessage(*row)
 
@@ -113,14 +126,14 @@ async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid
     always ends an open match by updating this row, so the row returned then is no longer open.
     """
     params = {"match_id": match_id, "user_id": user_id}
-    row = (await session.execute(_MEMBER_MATCH_LOCKED[lock], params)).one_or_none()
+    row = _first(await _MEMBER_MATCH_RAW[lock].fetch(session, params))
     return None if row is None else MatchRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
 
 
 async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id: str) -> StoredMessage | None:
     """The message ``sender_id`` already stored under ``client_msg_id``, if any."""
     params = {"sender_id": sender_id, "client_msg_id": client_msg_id}
-    row = (await session.execute(_OWN_MESSAGE, params)).one_or_none()
+    row = _first(await _OWN_MESSAGE_RAW.fetch(session, params))
     return None if row is None else _stored_message(row)
 
 
@@ -135,13 +148,13 @@ async def insert_message(session: AsyncSession, match_id: uuid.UUID, sender_id: 
     """
     params = {"p_id": uuid.uuid4(), "p_match": match_id, "p_sender": sender_id, "p_body": body,
               "p_client_msg_id": client_msg_id, "p_safety": list(safety)}
-    row = (await session.execute(_INSERT_MESSAGE, params)).one_or_none()
+    row = _first(await _INSERT_MESSAGE_RAW.fetch(session, params))
     return None if row is None else _stored_message(row)
 
 
 async def message_in_match(session: AsyncSession, match_id: uuid.UUID, message_id: uuid.UUID) -> StoredMessage | None:
     """The message ``message_id`` if it belongs to ``match_id``."""
-    row = (await session.execute(_MESSAGE_IN_MATCH, {"message_id": message_id, "match_id": match_id})).one_or_none()
+    row = _first(await _MESSAGE_IN_MATCH_RAW.fetch(session, {"message_id": message_id, "match_id": match_id}))
     return None if row is None else _stored_message(row)
 
 
@@ -160,4 +173,4 @@ async def advance_read(session: AsyncSession, match_id: uuid.UUID, user_id: uuid
                        message: StoredMessage) -> bool:
     """Move the member's read position to ``message`` if that is later than the stored one; True if it moved."""
     params = {"p_match": match_id, "p_user": user_id, "p_message": message.id, "p_at": message.created_at}
-    return (await session.execute(_ADVANCE_READ, params)).one_or_none() is not None
+    return bool(await _ADVANCE_READ_RAW.fetch(session, params))

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.raw_statements import RawStatement
+
 # The counter row is locked until commit, so seq values of one user are assigned in commit order:
 # if seq n is committed, every seq below n is committed too (delivery relies on this to fill gaps).
 _NEXT_SEQ = text(
@@ -25,10 +27,13 @@ _APPEND = text(
 )
 
 
+_APPEND_RAW = RawStatement(_APPEND.text)  # every durable event: past SQLAlchemy's per-statement path
+
+
 async def append(session: AsyncSession, user_id: uuid.UUID, event_type: str, payload_json: str) -> int:
     """Store an event with the user's next seq (race-free, see ``_NEXT_SEQ``); return the seq."""
-    result = await session.execute(_APPEND, {"user_id": user_id, "type": event_type, "payload": payload_json})
-    return int(result.scalar_one())
+    [row] = await _APPEND_RAW.fetch(session, {"user_id": user_id, "type": event_type, "payload": payload_json})
+    return int(row[0])
 
 
 # Several users' events in one round trip: each user's counter row is bumped once, in the order given

@@ -260,13 +260,15 @@ async def candidates(session: AsyncSession, viewer_id: uuid.UUID, count: int, se
     over everyone would return.
     """
     tiers = tiers_for(now)
-    floor, ceiling, min_l1 = tiers[0], MAX_BOUND, ANY_L1
-    rows = await _BATCH_RAW.fetch(session, batch_params(viewer_id, count, sent, now, (floor, ceiling)))
-    while not decided(rows, count, floor):
-        top, _ = floors(rows, count)
-        min_l1 = OPPOSITE_MIN_L1 if top >= floor else min_l1
-        ceiling = floor - 1
-        floor = max(enough_floor(rows, count), next((t for t in tiers if t < floor), 0))
+    floor = tiers[0]
+    rows = await _BATCH_RAW.fetch(session, batch_params(viewer_id, count, sent, now, (floor, MAX_BOUND)))
+    while floor > 0:
+        top, opposite = floors(rows, count)
+        enough = min(top, opposite)
+        if enough >= floor:  # ``decided``
+            break
+        min_l1 = OPPOSITE_MIN_L1 if top >= floor else ANY_L1  # the best are decided: only opposites matter
+        ceiling, floor = floor - 1, max(enough, next((t for t in tiers if t < floor), 0))
         rows.extend(await _BATCH_RAW.fetch(session, batch_params(viewer_id, count, sent, now, (floor, ceiling),
                                                                  min_l1)))
     return [CandidateRow(r.id, float(r.l1), int(r.photos), int(r.prompts), bool(r.has_bio), r.last_active_at,

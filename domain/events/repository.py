@@ -12,27 +12,25 @@ from domain.raw_statements import RawStatement
 
 # The counter row is locked until commit, so seq values of one user are assigned in commit order:
 # if seq n is committed, every seq below n is committed too (delivery relies on this to fill gaps).
-_NEXT_SEQ = text(
+_NEXT_SEQ = (
     "INSERT INTO user_event_counters (user_id, last_seq) VALUES (:user_id, 1) "
     "ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_counters.last_seq + 1 "
     "RETURNING last_seq"
 )
 
 
-# One round trip for the hot path: take the next seq and store the event in the same statement.
-_APPEND = text(
-    "WITH next AS (" + _NEXT_SEQ.text + ") "  # noqa: S608 - constant SQL, values are bound
+# One round trip for the hot path: take the next seq and store the event in the same statement, past
+# SQLAlchemy's per-statement path (every durable event; domain/raw_statements.py).
+_APPEND = RawStatement(
+    "WITH next AS (" + _NEXT_SEQ + ") "  # noqa: S608 - constant SQL, values are bound
     "INSERT INTO user_events (user_id, seq, type, payload) "
     "SELECT :user_id, next.last_seq, :type, CAST(:payload AS jsonb) FROM next RETURNING seq"
 )
 
 
-_APPEND_RAW = RawStatement(_APPEND.text)  # every durable event: past SQLAlchemy's per-statement path
-
-
 async def append(session: AsyncSession, user_id: uuid.UUID, event_type: str, payload_json: str) -> int:
     """Store an event with the user's next seq (race-free, see ``_NEXT_SEQ``); return the seq."""
-    [row] = await _APPEND_RAW.fetch(session, {"user_id": user_id, "type": event_type, "payload": payload_json})
+    [row] = await _APPEND.fetch(session, {"user_id": user_id, "type": event_type, "payload": payload_json})
     return int(row[0])
 
 

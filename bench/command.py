@@ -93,6 +93,10 @@ def _add_discovery(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--reuse", action="store_true",
                         help="time again on the databases an earlier --keep run left in --data-dir (no seeding; "
                              "they are kept)")
+    parser.add_argument("--shared-buffers", default="4GB",
+                        help="shared_buffers of the embedded PostgreSQL (default 4GB, what a server for 1M people "
+                             "gives it: the 1M database is 3.4 GB; PostgreSQL's own default, 128MB, leaves it "
+                             "in the OS page cache); ignored with DATABASE_URL")
     parser.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
 
 

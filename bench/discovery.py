@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.discovery_seed import describe as describe_seed
-from bench.harness import BenchError, elapsed_s, say, throwaway_server
+from bench.harness import BenchError, elapsed_s, run_async, say, throwaway_server
 from bench.stats import percentile
 from delete_api.settings import Settings
 from domain.models.users import DISCOVERY_INDEXES as USER_DISCOVERY_INDEXES
@@ -185,8 +185,9 @@ def _one_size(server: PostgresHandle, users: int, args: argparse.Namespace, stor
             raise BenchError("the seed made no complete viewer")
         viewers = random.Random(args.seed).sample(eligible, min(args.viewers, len(eligible)))
         say(f"{users} users: timing {len(viewers)} viewers with the indexes")
-        result: dict[str, Any] = {"users": users, "seed_s": None if seed_s is None else round(seed_s, 1)}
-        result["with_indexes"] = asyncio.run(_measure(url, viewers, args.count, storage))
+        result: dict[str, Any] = {"users": users, "seed_s": None if seed_s is None else round(seed_s, 1),
+                                  "shared_buffers": asyncio.run(_sql(url, "SHOW shared_buffers"))[0][0][0]}
+        result["with_indexes"] = run_async(_measure(url, viewers, args.count, storage))  # on uvloop, as the nodes
         say(f"{users} users: with indexes p50 {result['with_indexes']['p50_ms']} ms, "
             f"p95 {result['with_indexes']['p95_ms']} ms")
         if explain:
@@ -197,7 +198,7 @@ def _one_size(server: PostgresHandle, users: int, args: argparse.Namespace, stor
         asyncio.run(_sql(url, *(f"DROP INDEX {index}" for index in DISCOVERY_INDEXES), "ANALYZE users"))
         slow = viewers[:args.viewers_without]
         say(f"{users} users: timing {len(slow)} viewers without {', '.join(DISCOVERY_INDEXES)}")
-        result["without_indexes"] = asyncio.run(_measure(url, slow, args.count, storage))
+        result["without_indexes"] = run_async(_measure(url, slow, args.count, storage))
         say(f"{users} users: without indexes p50 {result['without_indexes']['p50_ms']} ms, "
             f"p95 {result['without_indexes']['p95_ms']} ms")
         asyncio.run(_sql(url, *definitions, "ANALYZE users"))
@@ -223,7 +224,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with ExitStack() as stack:
             work = Path(args.data_dir).absolute() if args.data_dir else Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="delete-bench-discovery-")))
-            server = throwaway_server(stack, settings, work, durable=False, why="only query times count")
+            server = throwaway_server(stack, settings, work, durable=False, why="only query times count",
+                                      shared_buffers=args.shared_buffers)
             storage = LocalMediaStorage(work / "media", settings.public_base_url)
             results = [_one_size(server, n, args, storage, explain=n == sizes[-1]) for n in sizes]
     except BenchError as exc:

@@ -340,12 +340,14 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         return runner.run(_cancel_on_sigterm(coro))
 
 
-def throwaway_server(stack: ExitStack, settings: Settings, work: Path, *, durable: bool, why: str) -> PostgresHandle:
+def throwaway_server(stack: ExitStack, settings: Settings, work: Path, *, durable: bool, why: str,
+                     shared_buffers: str = "128MB") -> PostgresHandle:
     """A PostgreSQL to create benchmark databases on, stopped when ``stack`` closes: an embedded one started in
-    ``work`` (``why`` says why it is durable or not), or the server of ``DATABASE_URL``."""
+    ``work`` (``why`` says why it is durable or not) with ``shared_buffers``, or the server of ``DATABASE_URL``."""
     if settings.embedded_database:
-        say(f"starting a throwaway PostgreSQL in {work} ({'durable' if durable else 'fsync off'}: {why})")
-        embedded = EmbeddedPostgres(work / "postgres", durable=durable)
+        say(f"starting a throwaway PostgreSQL in {work} ({'durable' if durable else 'fsync off'}: {why}; "
+            f"shared_buffers {shared_buffers})")
+        embedded = EmbeddedPostgres(work / "postgres", durable=durable, shared_buffers=shared_buffers)
         embedded.start()
         stack.callback(embedded.stop)
         return embedded

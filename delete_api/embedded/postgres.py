@@ -42,10 +42,12 @@ def _check_name(name: str) -> None:
 class EmbeddedPostgres:
     """Start (or reuse) a local PostgreSQL cluster in ``pgdata``; ``stop`` only what we started."""
 
-    def __init__(self, pgdata: Path, *, durable: bool = True, max_connections: int = 300) -> None:
+    def __init__(self, pgdata: Path, *, durable: bool = True, max_connections: int = 300,
+                 shared_buffers: str = "128MB") -> None:
         self.pgdata = pgdata.absolute()
         self.durable = durable
         self.max_connections = max_connections
+        self.shared_buffers = shared_buffers  # PostgreSQL's own default; a benchmark of a big database sets more
         self.started_by_us = False
         self.socket_dir: Path | None = None
         self.port = 5432
@@ -168,7 +170,7 @@ class EmbeddedPostgres:
     def _pg_ctl_start(self) -> None:
         self.socket_dir = self._socket_dir_for()
         options = ["-h ''", f"-k {self.socket_dir}", f"-p {self.port}",
-                   f"-c max_connections={self.max_connections}", "-c shared_buffers=128MB"]
+                   f"-c max_connections={self.max_connections}", f"-c shared_buffers={self.shared_buffers}"]
         if not self.durable:
             # throwaway test clusters: trade crash safety for speed
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

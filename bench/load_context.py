@@ -28,7 +28,7 @@ from bench.harness import (
     say,
     serve_argv,
 )
-from bench.load_users import (
+from bench.load_recorder import (
     Recorder,
 )
 from delete_api.settings import Settings

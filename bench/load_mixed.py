@@ -30,14 +30,16 @@ from bench.harness import (
     seed_users,
 )
 from bench.load_context import Ctx, Node, Sampler, gather_limited, progress_every, settle_node
+from bench.load_recorder import Recorder
 from bench.load_users import (
-    Device,
     Moderator,
-    Recorder,
     SimUser,
-    World,
 )
 from bench.load_verify import devices_caught_up, verify
+from bench.load_world import (
+    Device,
+    World,
+)
 from domain.transaction import unit_of_work
 
 STOP_TIMEOUT_S = 25.0

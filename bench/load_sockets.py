@@ -23,7 +23,7 @@ from bench.harness import (
     seed_users,
 )
 from bench.load_context import Ctx, Node, Sampler, gather_limited, progress_every, settle_node
-from bench.load_users import (
+from bench.load_recorder import (
     Recorder,
 )
 

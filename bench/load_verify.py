@@ -13,7 +13,7 @@ from bench.harness import (
     say,
 )
 from bench.load_context import Ctx
-from bench.load_users import (
+from bench.load_world import (
     Device,
 )
 from tests.support.simulated_users import wait_caught_up

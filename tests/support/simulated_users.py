@@ -1,6 +1,6 @@
 """What simulated app users share, in the invariant workload (``tests/invariants/workload.py``) and in the load
-benchmark (``bench/load_users.py``): a socket that shows what arrives as it arrives, one command and how it
-ended, and waiting until every socket has every event stored for its user.
+benchmark (``bench/load_users.py``, ``bench/load_world.py``): a socket that shows what arrives as it arrives,
+one command and how it ended, and waiting until every socket has every event stored for its user.
 
 A plain module (no pytest), so that the benchmark imports it too. Arrival times are
 ``time.monotonic_ns()`` of this process, the clock the callers stamp their commands with.

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -326,12 +327,14 @@ async def mint_tokens(sessions: async_sessionmaker[AsyncSession], ids: list[uuid
 async def _cancel_on_sigterm(coro: Coroutine[Any, Any, T]) -> T:
     task = asyncio.current_task()
     assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    if threading.current_thread() is threading.main_thread():  # signals reach only the main thread's loop
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     return await coro
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on uvloop (the nodes run on it, so the clients do too); SIGTERM cancels it."""
+    """Run ``coro`` on uvloop (the nodes run on it, so the clients do too); SIGTERM cancels it (when called from
+    the main thread, the only one signals reach)."""
     try:
         import uvloop
     except ImportError:

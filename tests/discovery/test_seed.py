@@ -89,7 +89,7 @@ async def test_discovery_benchmark_prints_its_figures(postgres: PostgresHandle, 
     settings = Settings(database_url=Secret(admin), redis_url=None, jwt_secret=Secret(TEST_JWT_SECRET),
                         data_dir=tmp_path)
     args = argparse.Namespace(sizes=[150, 300], viewers=5, viewers_without=3, count=5, seed=2, data_dir=None,
-                              keep=False, reuse=False, json_out=str(tmp_path / "out.json"))
+                              keep=False, reuse=False, shared_buffers="128MB", json_out=str(tmp_path / "out.json"))
     assert await asyncio.to_thread(discovery_bench.run, args, settings) == 0
     document = json.loads(capsys.readouterr().out)
     assert document == json.loads((tmp_path / "out.json").read_text())
@@ -97,5 +97,6 @@ async def test_discovery_benchmark_prints_its_figures(postgres: PostgresHandle, 
     for result in document["results"]:
         for run in ("with_indexes", "without_indexes"):
             assert result[run]["p50_ms"] > 0 and result[run]["p95_ms"] >= result[run]["p50_ms"]
+        assert result["shared_buffers"]  # the server's own setting (DATABASE_URL's server: the option is ignored)
     assert document["growth"]["users_ratio"] == 2
     assert any("ix_users_discovery" in line for line in document["explain_analyze_at_largest"])

@@ -5,7 +5,7 @@ apps do on a 1012 (CONTRACT: "server restarting: reconnect, to another node"): r
 with ``?last_seq=<the last seq they hold>`` and take the missed events before anything live; a failed attempt
 is retried with jittered back-off (50 ms doubling to 2 s). While durable events flow to these users
 (``--restart-rate`` a second, stored and published after commit as a command's are), node A gets SIGTERM.
-Measured:
+The simulated apps are in ``bench.load_restart_apps``. Measured:
 
 - **time until all resumed**: from the SIGTERM until the last client holds every event up to the ``last_seq``
   of its new hello (target: 15 s);
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import signal
@@ -36,11 +35,10 @@ from typing import Any
 import psutil
 import redis.asyncio as aioredis
 from sqlalchemy import select, text
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bench.harness import BenchError, say, seed_users
-from bench.load_context import CONNECT_CONCURRENCY, Ctx, Node, progress_every
+from bench.load_context import Ctx, Node
+from bench.load_restart_apps import RESTART_CODE, App, open_all
 from bench.server_metrics import Samples, scrape
 from domain.events.log import EventLog
 from domain.models import UserEventCounter
@@ -49,104 +47,12 @@ from infra.redis_publisher import RedisPublisher
 
 RESUME_TARGET_S = 15.0
 ROUND_TRIPS_TARGET = 2.0
-RESTART_CODE = 1012
 SERVER_PREFIX = "delete:"  # the Redis prefix of `delete-api serve`
 EVENT_TYPE = "bench.restart"
-RECONNECT_ATTEMPTS = 30
-BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.05, 2.0
-HELLO_TIMEOUT_S = 30.0
 STORM_TIMEOUT_S = 90.0
 PRODUCERS = 32
 ROUND_TRIPS = "delete_db_round_trips_total"
 PG_STATS_FLUSH_S = 11.0
-
-
-class App:
-    """One simulated app: a bare socket; durable seqs checked in order; after a 1012, a resume on node B."""
-
-    def __init__(self, user_id: uuid.UUID, token: str) -> None:
-        self.user_id = user_id
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.first_head: int | None = None  # hello's last_seq on node A: events after it are owed to us
-        self.last_seq = 0
-        self.skipped = 0  # seqs jumped over (lost unless they arrive later, which would count as disorder)
-        self.disorder = 0  # seqs received twice or out of order
-        self.close_code: int | None = None
-        self.closed_at: float | None = None
-        self.resume_head: int | None = None  # hello's last_seq on node B
-        self.resumed_at: float | None = None
-        self.attempts = 0
-        self.errors: list[str] = []  # why resume attempts failed
-        self.failure: str | None = None
-        self.done = asyncio.Event()  # resumed, or failed
-
-    async def open(self, url: str) -> ClientConnection:
-        """The first socket (node A); sets ``first_head``."""
-        ws, head = await self._connect(url)
-        self.first_head = self.last_seq = head
-        return ws
-
-    async def run(self, ws: ClientConnection, resume_url: str) -> None:
-        """Read node A's socket until it closes, then resume on node B and read on."""
-        try:
-            await self._read(ws)
-            self.close_code, self.closed_at = ws.close_code, time.monotonic()
-            if self.close_code != RESTART_CODE:
-                raise BenchError(f"closed with {self.close_code}, not {RESTART_CODE}")
-            ws = await self._resume(resume_url)
-            self._check_resumed()
-            await self._read(ws)
-        except Exception as exc:
-            self.failure = f"{type(exc).__name__}: {exc}"[:200]
-            self.done.set()
-
-    async def _connect(self, url: str) -> tuple[ClientConnection, int]:
-        ws = await connect(url, additional_headers=self.headers, compression=None, ping_interval=None,
-                           open_timeout=HELLO_TIMEOUT_S, close_timeout=2, max_queue=None)
-        try:
-            async with asyncio.timeout(HELLO_TIMEOUT_S):
-                hello = json.loads(await ws.recv())
-            if hello.get("type") != "hello":
-                raise BenchError(f"expected hello, got {str(hello)[:200]}")
-        except BaseException:
-            ws.transport.abort()
-            raise
-        return ws, int(hello["data"]["last_seq"])
-
-    async def _resume(self, url: str) -> ClientConnection:
-        for attempt in range(RECONNECT_ATTEMPTS):
-            if attempt:
-                delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (attempt - 1))
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            self.attempts += 1
-            try:
-                ws, self.resume_head = await self._connect(f"{url}?last_seq={self.last_seq}")
-            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
-                code = getattr(getattr(exc, "rcvd", None), "code", None)  # a close before hello (e.g. 1013)
-                self.errors.append(f"{type(exc).__name__} {code}" if code else type(exc).__name__)
-                continue
-            return ws
-        raise BenchError(f"no resume after {RECONNECT_ATTEMPTS} attempts")
-
-    async def _read(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for text in ws:
-                seq = json.loads(text).get("seq")
-                if seq is not None:
-                    self._take(int(seq))
-
-    def _take(self, seq: int) -> None:
-        if seq <= self.last_seq:
-            self.disorder += 1
-            return
-        self.skipped += seq - self.last_seq - 1
-        self.last_seq = seq
-        self._check_resumed()
-
-    def _check_resumed(self) -> None:
-        if self.resumed_at is None and self.resume_head is not None and self.last_seq >= self.resume_head:
-            self.resumed_at = time.monotonic()
-            self.done.set()
 
 
 class Producer:
@@ -263,29 +169,6 @@ def _losses(apps: list[App], stored: dict[uuid.UUID, int]) -> dict[str, int]:
             "events_owed": sum(stored.get(a.user_id, 0) - (a.first_head or 0) for a in apps)}
 
 
-async def _open_all(apps: list[App], node: Node) -> list[ClientConnection]:
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    progress = progress_every(max(1, len(apps) // 5), len(apps), "restart: sockets open on node A")
-    done = 0
-
-    async def one(app: App) -> ClientConnection:
-        nonlocal done
-        async with gate:
-            ws = await app.open(node.ws_url)
-        done += 1
-        progress(done)
-        return ws
-
-    results = await asyncio.gather(*(one(a) for a in apps), return_exceptions=True)
-    sockets = [r for r in results if isinstance(r, ClientConnection)]
-    failed = [r for r in results if not isinstance(r, ClientConnection)]
-    if failed:
-        for ws in sockets:
-            ws.transport.abort()
-        raise BenchError(f"{len(failed)} of {len(apps)} sockets did not open on node A: {failed[0]!r}")
-    return sockets
-
-
 async def _storm(ctx: Ctx, apps: list[App], a: Node, b: Node, producer: Producer) -> dict[str, Any]:
     """SIGTERM node A; wait until every app resumed on node B (or failed); the storm's figures."""
     xacts_before, produced_before = await _transactions(ctx), producer.finished
@@ -378,7 +261,7 @@ async def restart_scenario(ctx: Ctx) -> dict[str, Any]:
     tasks: list[asyncio.Task[None]] = []
     try:
         started = time.monotonic()
-        sockets = await _open_all(apps, a)
+        sockets = await open_all(apps, a)
         opened_s = time.monotonic() - started
         tasks = [asyncio.create_task(app.run(ws, b.ws_url)) for app, ws in zip(apps, sockets, strict=True)]
         producer.start()

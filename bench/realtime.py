@@ -16,7 +16,8 @@ On one machine, against one PostgreSQL and one Redis:
    - idle memory: RSS of the fresh node C before and after opening the idle sockets (after warm-up
      sockets, so pools and first-use allocations are not counted as per-socket memory).
 
-Every process it starts is stopped on the way out, on failure and on Ctrl-C or SIGTERM too.
+Every process it starts is stopped on the way out, on failure and on Ctrl-C or SIGTERM too. The systems
+compared are in ``bench.realtime_systems``; the client sockets and their readers in ``bench.realtime_clients``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ import redis.asyncio as aioredis
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from bench import stats
 from bench.harness import (
@@ -55,7 +55,6 @@ from bench.harness import (
     free_port,
     infra_pids,
     machine_facts,
-    open_socket,
     other_load,
     raise_fd_limit,
     run_async,
@@ -64,7 +63,8 @@ from bench.harness import (
     serve_argv,
     stage,
 )
-from bench.realtime_systems import EVENT_TYPE, Floor, Ours, RelayOnly, System
+from bench.realtime_clients import CONNECT_CONCURRENCY, NODES, Receivers, abort, open_many
+from bench.realtime_systems import Floor, Ours, RelayOnly, System
 from bench.redis_shards import redis_shards
 from delete_api.database import make_engine, make_sessionmaker
 from delete_api.settings import Settings
@@ -73,84 +73,9 @@ from domain.models import User, UserEventCounter
 from domain.transaction import unit_of_work
 from infra.redis_cluster import cluster_client, parse_cluster_url, prepare
 
-NODES = ("a", "b", "c")
-CONNECT_CONCURRENCY = 100
 WARMUP_SOCKETS = CONNECT_CONCURRENCY  # so the node's pools reach their size before RSS is read
 MAX_IN_FLIGHT = 64  # latency phase: events being stored and published at once
-DRAIN_TIMEOUT_S = 20.0
 SETTLE_S = 2.0
-
-
-# -- the client side ---------------------------------------------------------------------------------
-
-async def open_many(system: System, placement: list[tuple[int, int]]) -> list[ClientConnection]:
-    """A socket per ``(node, user)``, ``CONNECT_CONCURRENCY`` at a time; fail if any cannot open."""
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-
-    async def one(node: int, user: int) -> ClientConnection:
-        async with gate:
-            return await open_socket(*system.socket(node, user))
-
-    results = await asyncio.gather(*(one(n, u) for n, u in placement), return_exceptions=True)
-    sockets = [r for r in results if isinstance(r, ClientConnection)]
-    errors = [r for r in results if not isinstance(r, ClientConnection)]
-    if errors:
-        abort(sockets)
-        raise BenchError(f"{len(errors)} of {len(placement)} {system.name} sockets did not open: {errors[0]!r}")
-    return sockets
-
-
-def abort(sockets: list[ClientConnection]) -> None:
-    for ws in sockets:
-        ws.transport.abort()
-
-
-class Receivers:
-    """Sockets read by a task each: frames counted per node, and while ``recording``, arrivals."""
-
-    def __init__(self) -> None:
-        self.counts = [0] * len(NODES)
-        self.recording = False
-        self.latency_ns: dict[int, int] = {}
-        self.arrived_ns: dict[int, int] = {}
-        self.sockets: list[ClientConnection] = []
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def open(self, system: System, placement: list[tuple[int, int]]) -> None:
-        self.sockets = await open_many(system, placement)
-        self.tasks = [asyncio.create_task(self._read(ws, node))
-                      for ws, (node, _) in zip(self.sockets, placement, strict=True)]
-
-    async def _read(self, ws: ClientConnection, node: int) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for text in ws:
-                now = time.time_ns()
-                self.counts[node] += 1
-                if self.recording:
-                    frame = json.loads(text)
-                    if frame.get("type") == EVENT_TYPE:
-                        i = frame["data"]["i"]
-                        self.latency_ns.setdefault(i, now - frame["data"]["t"])
-                        self.arrived_ns.setdefault(i, now)
-
-    def reset(self) -> None:
-        self.counts = [0] * len(NODES)
-        self.latency_ns.clear()
-        self.arrived_ns.clear()
-
-    async def wait_total(self, total: int, timeout_s: float = DRAIN_TIMEOUT_S) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while sum(self.counts) < total:
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.05)
-        return True
-
-    async def close(self) -> None:
-        abort(self.sockets)
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 # -- phases ------------------------------------------------------------------------------------------

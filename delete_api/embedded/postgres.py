@@ -24,6 +24,7 @@ log = logging.getLogger("delete_api.embedded")
 
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
+DEFAULT_SHARED_BUFFERS = "128MB"  # PostgreSQL's own default; a benchmark of a big database asks for more
 
 
 def _bin(name: str) -> Path:
@@ -56,11 +57,11 @@ class EmbeddedPostgres:
     """Start (or reuse) a local PostgreSQL cluster in ``pgdata``; ``stop`` only what we started."""
 
     def __init__(self, pgdata: Path, *, durable: bool = True, max_connections: int = 300,
-                 shared_buffers: str = "128MB") -> None:
+                 shared_buffers: str = DEFAULT_SHARED_BUFFERS) -> None:
         self.pgdata = pgdata.absolute()
         self.durable = durable
         self.max_connections = max_connections
-        self.shared_buffers = shared_buffers  # PostgreSQL's own default; a benchmark of a big database sets more
+        self.shared_buffers = shared_buffers
         self.started_by_us = False
         self.socket_dir: Path | None = None
         self.port = 5432
@@ -94,10 +95,12 @@ class EmbeddedPostgres:
         """Fast shutdown by signal, for when ``pg_ctl`` could not (it runs as the server's user, who may be unable
         to reach a data directory whose parent became private meanwhile): SIGINT to the postmaster named in
         ``postmaster.pid``. True once that process is gone."""
+        pid = self.postmaster_pid()
         try:
-            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+            if pid is None:
+                return False
             os.kill(pid, signal.SIGINT)
-        except (OSError, ValueError):
+        except OSError:
             return False
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
@@ -105,6 +108,13 @@ class EmbeddedPostgres:
                 return True
             time.sleep(0.05)
         return False
+
+    def postmaster_pid(self) -> int | None:
+        """The pid ``postmaster.pid`` names (first line), None without a readable one."""
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
 
     def ensure_database(self, name: str) -> None:
         """Create database ``name`` if it does not exist."""

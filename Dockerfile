@@ -5,14 +5,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     HOST=0.0.0.0 PORT=8000 DATA_DIR=/data MEDIA_DIR=/data/media
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY delete_api ./delete_api
 COPY domain ./domain
 COPY infra ./infra
 COPY rest ./rest
 COPY realtime ./realtime
 COPY migrations ./migrations
-RUN pip install . && useradd --create-home --uid 10001 app && mkdir -p /data/media && chown -R app /data
+RUN pip install -c constraints.txt . && useradd --create-home --uid 10001 app && mkdir -p /data/media && chown -R app /data
 
 USER app
 EXPOSE 8000

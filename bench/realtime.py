@@ -184,9 +184,12 @@ async def throughput_phase(system: System, clients: int, producers: int, seconds
     return result
 
 
-async def idle_phase(system: System, sockets: int, stop_node: Callable[[], None]) -> dict[str, Any]:
-    """RSS growth of the fresh node C per idle socket; the node is stopped afterwards."""
+async def idle_phase(system: System, sockets: int, stop_node: Callable[[], None],
+                     infra: CpuGroups) -> dict[str, Any]:
+    """RSS growth of the fresh node C per idle socket, and what opening them cost: connects/s and the CPU of
+    node C, this process (the clients) and PostgreSQL and Redis while they opened; the node is stopped afterwards."""
     process = psutil.Process(system.pids[2])
+    groups = {"node_c": (system.pids[2], False), "bench": (os.getpid(), False), **infra}
     warm: list[ClientConnection] = []
     idle: list[ClientConnection] = []
     try:
@@ -194,9 +197,9 @@ async def idle_phase(system: System, sockets: int, stop_node: Callable[[], None]
         await asyncio.sleep(SETTLE_S)
         before = process.memory_info().rss
         say(f"{system.name}: opening {sockets} idle sockets on node C (RSS {before / 2**20:.1f} MB)")
-        opened = time.monotonic()
+        cpu0, opened = cpu_snapshot(groups), time.monotonic()
         idle = await open_many(system, [(2, u) for u in range(sockets)])
-        took = time.monotonic() - opened
+        cpu1, took = cpu_snapshot(groups), time.monotonic() - opened
         await asyncio.sleep(SETTLE_S)
         after = process.memory_info().rss
     finally:
@@ -205,8 +208,12 @@ async def idle_phase(system: System, sockets: int, stop_node: Callable[[], None]
     result = {"idle_socket_kb": stats.per_socket_kb(before, after, len(idle)), "sockets": len(idle),
               "rss_mb": {"before": round(before / 2**20, 1), "after": round(after / 2**20, 1)},
               "connects_per_s": stats.rate(len(idle), took)}
+    cpu = cpu_percent(cpu0, cpu1, took)
+    result["connect_cpu_percent"] = cpu
+    result["node_cpu_us_per_connect"] = stats.cpu_per_event_us(cpu["node_c"], result["connects_per_s"])
     say(f"{system.name}: {result['idle_socket_kb']} KB per idle socket, RSS {result['rss_mb']} MB, "
-        f"{result['connects_per_s']} connects/s")
+        f"{result['connects_per_s']} connects/s, node C {result['node_cpu_us_per_connect']} us of CPU per connect, "
+        f"CPU % while connecting {cpu}")
     return result
 
 
@@ -289,7 +296,7 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
                                                args.throughput_duration, infra)
                 result["relay_only"] = {k: relay[k] for k in ("throughput_events_per_s", "cpu_percent",
                                                               "node_cpu_us_per_event", "undelivered")}
-            result |= await idle_phase(system, args.idle_sockets, functools.partial(procs.stop, f"{kind}_c"))
+            result |= await idle_phase(system, args.idle_sockets, functools.partial(procs.stop, f"{kind}_c"), infra)
             results[system.name] = result
         results["delete"]["server_log"] = procs.warnings([f"node_{n}" for n in NODES])
     finally:

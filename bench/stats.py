@@ -77,13 +77,16 @@ def ratios(ours: Mapping[str, Any], floor: Mapping[str, Any]) -> dict[str, float
 
 
 def diagnostic_ratios(ours: Mapping[str, Any], floor: Mapping[str, Any]) -> dict[str, float | None]:
-    """Not targets: our nodes alone (events published straight on Redis, nothing stored) against the floor."""
+    """Not targets: our nodes alone (events published straight on Redis, nothing stored), and node C's CPU per
+    connect, against the floor."""
     relay = ours["relay_only"]
     return {
         "relay_only_throughput_vs_floor": ratio(relay["throughput_events_per_s"]["total"],
                                                 floor["throughput_events_per_s"]["total"]),
         "node_cpu_per_event_vs_floor": ratio(relay["node_cpu_us_per_event"]["node_b"],
                                              floor["node_cpu_us_per_event"]["node_b"]),
+        "node_cpu_per_connect_vs_floor": ratio(ours.get("node_cpu_us_per_connect"),
+                                               floor.get("node_cpu_us_per_connect")),
     }
 
 

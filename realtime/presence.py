@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.background import cancel_and_wait
@@ -38,7 +40,8 @@ log = logging.getLogger("realtime.presence")
 REFRESH_CHUNK = 200  # users per refresh pipeline: each one blocks the loop for ~3 ms
 
 # KEYS: the user's sockets, the index; ARGV: the new socket, now, its expiry, the user. Returns the user's live
-# sockets. One command per connect (a MULTI of four was six to pack and parse: a fifth of a reconnect's CPU)
+# sockets. One command per connect (a MULTI of four was six to pack and parse: a fifth of a reconnect's CPU), and
+# the sockets that connect at about the same time send theirs in one pipeline (``Presence._run_many``)
 _CONNECT_LUA = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
@@ -55,6 +58,9 @@ local left = redis.call('ZCARD', KEYS[1])
 if left == 0 then redis.call('ZREM', KEYS[2], ARGV[3]) end
 return left
 """
+
+
+_Call = tuple[tuple[str, str], tuple[str | float, ...]]  # a presence script's keys and arguments
 
 
 class Socket(Protocol):
@@ -87,6 +93,9 @@ class Presence:
         self._sharded = is_cluster(redis)
         # the partners of users coming and going at about the same time, in one query (a reconnect storm)
         self._partners: Coalescer[uuid.UUID, list[uuid.UUID]] = Coalescer(self._partners_of)
+        # and their scripts, one pipeline per batch: (keys, args) -> the script's answer
+        self._joins: Coalescer[_Call, int] = Coalescer(lambda calls: self._run_many(self._connect, calls))
+        self._leaves: Coalescer[_Call, int] = Coalescer(lambda calls: self._run_many(self._disconnect, calls))
 
     def _key(self, user: str) -> str:
         if self._sharded:
@@ -115,10 +124,9 @@ class Presence:
         """Count the socket; announce ``online`` if it is the user's first live one anywhere."""
         user, member = conn.user_key, f"{self.node}:{conn.session_id}"
         self._local.setdefault(user, set()).add(str(conn.session_id))
-        now = time.time()
+        now, keys = time.time(), (self._key(user), self._index_of(user))
         try:
-            count = await self._connect(keys=[self._key(user), self._index_of(user)],
-                                        args=[member, now, now + self.ttl_s, user])
+            count = await self._joins.get((keys, (member, now, now + self.ttl_s, user)))
         except REDIS_ERRORS as exc:
             log.warning("presence unavailable (%s)", type(exc).__name__)
             return
@@ -134,13 +142,29 @@ class Presence:
             if not local:
                 del self._local[user]
         try:
-            count = await self._disconnect(keys=[self._key(user), self._index_of(user)],
-                                           args=[member, time.time(), user])
+            count = await self._leaves.get(((self._key(user), self._index_of(user)), (member, time.time(), user)))
         except REDIS_ERRORS as exc:
             log.warning("presence unavailable (%s)", type(exc).__name__)
             return
         if count == 0:
             await self._announce(user, online=False)
+
+    async def _run_many(self, script: AsyncScript, calls: Sequence[_Call]) -> list[int]:
+        """``script`` once per call, all in one pipeline (EVALSHA; on a cluster each goes to its slot's master).
+        A call whose script the server does not hold (a restarted or promoted Redis) runs again on its own,
+        which loads it."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            results = await pipe.execute(raise_on_error=False)
+        answers: list[int] = []
+        for (keys, args), result in zip(calls, results, strict=True):
+            if isinstance(result, NoScriptError):
+                result = await script(keys=list(keys), args=list(args))
+            elif isinstance(result, Exception):
+                raise result
+            answers.append(int(result))
+        return answers
 
     async def online_count(self) -> int | None:
         """How many people have a live socket on any node (one ZCOUNT; on a cluster one per partition, pipelined);

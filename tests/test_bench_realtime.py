@@ -24,6 +24,10 @@ def _check_system(figures: dict[str, object], events: int, sockets: int) -> None
     assert abs(throughput["total"] - throughput["node_a"] - throughput["node_b"]) < 1
     assert isinstance(figures["idle_socket_kb"], float)
     assert figures["sockets"] == sockets
+    # what opening the idle sockets cost node C, the clients and the stores, next to connects/s
+    connect_cpu = figures["connect_cpu_percent"]
+    assert isinstance(connect_cpu, dict) and {"node_c", "bench", "machine"} <= set(connect_cpu)
+    assert isinstance(figures["node_cpu_us_per_connect"], float) and figures["node_cpu_us_per_connect"] >= 0
 
 
 def test_bench_realtime_help() -> None:
@@ -59,4 +63,5 @@ def test_bench_realtime_small_run_prints_every_figure(tmp_path: Path) -> None:
     assert set(document["targets"]) == {"p99_le_3x_floor", "throughput_ge_half_floor", "idle_socket_le_30kb",
                                         "connects_ge_half_floor"}
     assert all(isinstance(v, bool) for v in document["targets"].values())
+    assert "node_cpu_per_connect_vs_floor" in document["diagnostics"]
     assert processes_using(tmp_path) == []

@@ -7,6 +7,7 @@ different slots and still count.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -65,6 +66,17 @@ async def test_presence_counts_devices_and_people_across_partitions(presence: Pr
     await presence.disconnected(tablet)
     assert not await presence.is_online(users[0])
     assert await presence.online_count() == len(users) - 1
+
+
+async def test_presence_of_sockets_connecting_together_is_pipelined_across_masters(presence: Presence) -> None:
+    """Sockets of many partitions connect and leave at once: their scripts share a pipeline, which the cluster
+    client splits by master; everyone is counted, and nobody is left online."""
+    socks = [Sock(str(uuid.uuid4())) for _ in range(40)]
+    await asyncio.gather(*(presence.connected(s) for s in socks))
+    assert await presence.online_count() == len(socks)
+    assert presence._joins.batches < len(socks) / 4
+    await asyncio.gather(*(presence.disconnected(s) for s in socks))
+    assert await presence.online_count() == 0
 
 
 async def test_login_throttle_counts_failures_on_the_cluster(cluster_nodes: Nodes) -> None:

@@ -205,12 +205,11 @@ async def idle_phase(system: System, sockets: int, stop_node: Callable[[], None]
     finally:
         abort(warm + idle)
         await asyncio.to_thread(stop_node)
+    connects_per_s, cpu = stats.rate(len(idle), took), cpu_percent(cpu0, cpu1, took)
     result = {"idle_socket_kb": stats.per_socket_kb(before, after, len(idle)), "sockets": len(idle),
               "rss_mb": {"before": round(before / 2**20, 1), "after": round(after / 2**20, 1)},
-              "connects_per_s": stats.rate(len(idle), took)}
-    cpu = cpu_percent(cpu0, cpu1, took)
-    result["connect_cpu_percent"] = cpu
-    result["node_cpu_us_per_connect"] = stats.cpu_per_event_us(cpu["node_c"], result["connects_per_s"])
+              "connects_per_s": connects_per_s, "connect_cpu_percent": cpu,
+              "node_cpu_us_per_connect": stats.cpu_per_event_us(cpu["node_c"], connects_per_s)}
     say(f"{system.name}: {result['idle_socket_kb']} KB per idle socket, RSS {result['rss_mb']} MB, "
         f"{result['connects_per_s']} connects/s, node C {result['node_cpu_us_per_connect']} us of CPU per connect, "
         f"CPU % while connecting {cpu}")

@@ -25,6 +25,7 @@ from domain.auth.passwords import PasswordHasher, hashing_pool
 from domain.auth.reset_requests import ResetRequests
 from domain.auth.service import AuthDeps
 from domain.auth.tokens import TokenConfig
+from domain.batch_connection import BatchConnection
 from domain.discovery.signals import discovery_channel
 from domain.events.catchup import CatchUpReader
 from domain.events.log import EventLog
@@ -103,10 +104,11 @@ def _rest_deps(settings: Settings, common: _Common) -> RestDeps:
                     content_filter=common.content_filter)
 
 
-def _realtime_deps(settings: Settings, common: _Common, redis_url: str) -> RealtimeDeps:
+def _realtime_deps(settings: Settings, common: _Common, redis_url: str,
+                   batches: _BatchReads) -> RealtimeDeps:
     prefix = common.events.prefix
     hub = Hub(_subscriber(redis_url), prefix)
-    presence = Presence(common.redis, prefix, common.events, common.sessions,
+    presence = Presence(common.redis, prefix, common.events, batches.partners,
                         ttl_s=float(settings.extra.get("presence_ttl_s", 60)))
     live = DiscoveryLive(common.sessions, common.storage, hub, discovery_channel(prefix),
                          sweep_s=float(settings.extra.get("discovery_sweep_s", SWEEP_S)))
@@ -116,8 +118,25 @@ def _realtime_deps(settings: Settings, common: _Common, redis_url: str) -> Realt
                         events=common.events, hub=hub, presence=presence, discovery=live,
                         typing=TypingThrottle(common.redis, prefix), content_filter=common.content_filter,
                         reads=common.reads,
-                        access=AccessChecker(common.sessions, common.auth.tokens),
-                        catchup=CatchUpReader(common.sessions))
+                        access=AccessChecker(batches.logins, common.auth.tokens),
+                        catchup=CatchUpReader(batches.positions))
+
+
+@dataclass(frozen=True)
+class _BatchReads:
+    """The connections the coalesced reads of connecting sockets keep while a storm lasts (one per kind)."""
+
+    logins: BatchConnection
+    positions: BatchConnection
+    partners: BatchConnection
+
+    @classmethod
+    def on(cls, engine: AsyncEngine) -> _BatchReads:
+        return cls(BatchConnection(engine), BatchConnection(engine), BatchConnection(engine))
+
+    async def close(self) -> None:
+        for reads in (self.logins, self.positions, self.partners):
+            await reads.close()
 
 
 @dataclass
@@ -167,7 +186,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     content_filter.signal = word_sync
     common = _Common(engine=engine, sessions=sessions, redis=redis, events=events, auth=auth, storage=storage,
                      resets=resets, content_filter=content_filter, reads=reads)
-    realtime = _realtime_deps(settings, common, redis_url)
+    batches = _BatchReads.on(engine)
+    realtime = _realtime_deps(settings, common, redis_url, batches)
     jobs = JobRunner(sessions, events, jobs_interval_s(settings))
     await realtime.hub.start()
     await realtime.presence.start()
@@ -189,6 +209,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await realtime.discovery.stop()
         await realtime.presence.stop()
         await realtime.hub.stop()
+        await batches.close()
         await publisher.close()
         await redis.aclose()
         await engine.dispose()

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -89,8 +89,12 @@ class RawStatement:
 
     async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Row]:
         """The rows of the statement with ``params`` (every ``:name`` of it), in ``session``'s transaction."""
+        return await self.fetch_on(await session.connection(), params)
+
+    async def fetch_on(self, connection: AsyncConnection, params: Mapping[str, Any]) -> list[Row]:
+        """The rows on ``connection``: in its transaction (one is opened as SQLAlchemy would), or on its own
+        when the connection is in autocommit mode."""
         args = [params[name] if name in params else self.defaults[name] for name in self.names]
-        connection = await session.connection()
         pooled = await connection.get_raw_connection()
         sync = connection.sync_connection
         assert sync is not None  # a connection the session holds is open

@@ -26,9 +26,9 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.background import cancel_and_wait
+from domain.batch_connection import BatchConnection
 from domain.coalescing import Coalescer
 from domain.events import wire
 from domain.events.log import EventLog
@@ -76,12 +76,12 @@ class Socket(Protocol):
 class Presence:
     """Tracks this node's sockets in Redis and announces transitions."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str, events: EventLog,
-                 sessions: async_sessionmaker[AsyncSession], ttl_s: float = 60.0) -> None:
+    def __init__(self, redis: aioredis.Redis, prefix: str, events: EventLog, reads: BatchConnection,
+                 ttl_s: float = 60.0) -> None:
         self.redis = redis
         self.prefix = prefix
         self.events = events
-        self.sessions = sessions
+        self.reads = reads  # the partners' query of sockets coming and going together (primary, autocommit)
         self.ttl_s = ttl_s
         self.node = uuid.uuid4().hex[:12]
         self._local: dict[str, set[str]] = {}  # user id -> session ids on this node
@@ -195,8 +195,7 @@ class Presence:
             await self.events.ephemeral(partners, "presence", {"user_id": user, "online": online})
 
     async def _partners_of(self, users: Sequence[uuid.UUID]) -> list[list[uuid.UUID]]:
-        async with self.sessions() as session:
-            found = await partner_ids_of(session, users)
+        found = await partner_ids_of(self.reads, users)
         return [found[user] for user in users]
 
     async def _refresh_loop(self) -> None:

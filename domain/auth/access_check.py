@@ -13,23 +13,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import String, text
-from sqlalchemy.dialects.postgresql import TIMESTAMP
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from domain.auth import tokens
 from domain.auth.service import Principal, check_login_live, status_at
+from domain.batch_connection import BatchConnection
 from domain.coalescing import Coalescer
 from domain.errors import Unauthorized
+from domain.raw_statements import RawStatement
 from domain.wire.enums import AccountStatus
 
-_LOGINS = text(
+_LOGINS = RawStatement(
     "SELECT r.k, f.revoked_at, u.status, u.suspended_until, u.role "
     "FROM unnest(CAST(:families AS uuid[]), CAST(:users AS uuid[])) WITH ORDINALITY AS r(family_id, user_id, k) "
     "JOIN token_families f ON f.id = r.family_id AND f.user_id = r.user_id "
     "JOIN users u ON u.id = f.user_id"
-).columns(revoked_at=TIMESTAMP(timezone=True), status=String, suspended_until=TIMESTAMP(timezone=True),
-          role=String)
+)
 
 # (revoked_at, status, suspended_until, role) of a login, or None when the login or its account is gone
 LoginState = tuple[datetime | None, AccountStatus, datetime | None, str] | None
@@ -38,9 +35,8 @@ LoginState = tuple[datetime | None, AccountStatus, datetime | None, str] | None
 class AccessChecker:
     """``authenticate`` for many sockets at once."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], config: tokens.TokenConfig,
-                 max_batch: int = 500) -> None:
-        self._sessions = sessions
+    def __init__(self, reads: BatchConnection, config: tokens.TokenConfig, max_batch: int = 500) -> None:
+        self._reads = reads
         self._config = config
         self._logins: Coalescer[tuple[uuid.UUID, uuid.UUID], LoginState] = Coalescer(self._fetch, max_batch)
 
@@ -62,8 +58,7 @@ class AccessChecker:
 
     async def _fetch(self, logins: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> list[LoginState]:
         params = {"families": [f for f, _ in logins], "users": [u for _, u in logins]}
-        async with self._sessions() as session:
-            rows = (await session.execute(_LOGINS, params)).all()
+        rows = await self._reads.fetch(_LOGINS, params)
         found: list[LoginState] = [None] * len(logins)
         for k, revoked_at, status, suspended_until, role in rows:
             found[int(k) - 1] = (revoked_at, cast(AccountStatus, status), suspended_until, str(role))

@@ -14,18 +14,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Integer, String, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from domain.batch_connection import BatchConnection
 from domain.coalescing import Coalescer
 from domain.events import wire
+from domain.raw_statements import RawStatement
 
 MAX_SEQ = 2**63 - 1  # PostgreSQL's bigint
 
 # One row per event, or one row without an event for a reader that missed nothing (or asked no events):
 # ``k`` is the reader's place in the batch, ``head`` its user's position.
-_READ = text(
+_READ = RawStatement(
     "SELECT r.k, COALESCE(c.last_seq, 0) AS head, e.seq, e.type, e.payload "
     "FROM unnest(CAST(:users AS uuid[]), CAST(:afters AS bigint[]), CAST(:up_tos AS bigint[]), "
     "CAST(:limits AS int[])) WITH ORDINALITY AS r(user_id, after, up_to, lim, k) "
@@ -34,7 +32,7 @@ _READ = text(
     "WHERE ue.user_id = r.user_id AND ue.seq > r.after AND (r.up_to IS NULL OR ue.seq <= r.up_to) "
     "ORDER BY ue.seq LIMIT r.lim) e ON true "
     "ORDER BY r.k, e.seq"
-).columns(k=Integer, head=BigInteger, seq=BigInteger, type=String, payload=JSONB)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +56,8 @@ class Position:
 class CatchUpReader:
     """Stream positions and stored events for many sockets at once (one statement per batch)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 500) -> None:
-        self._sessions = sessions
+    def __init__(self, connection: BatchConnection, max_batch: int = 500) -> None:
+        self._connection = connection
         self._reads: Coalescer[Read, Position] = Coalescer(self._fetch, max_batch)
 
     @property
@@ -79,8 +77,7 @@ class CatchUpReader:
         # a client's last_seq may be any whole number: beyond bigint it would fail the batch of everyone
         params = {"users": [r.user for r in reads], "afters": [_seq(r.after) for r in reads],
                   "up_tos": [_seq(r.up_to) for r in reads], "limits": [r.limit for r in reads]}
-        async with self._sessions() as session:
-            rows = (await session.execute(_READ, params)).all()
+        rows = await self._connection.fetch(_READ, params)
         heads = [0] * len(reads)
         events: list[list[tuple[int, str]]] = [[] for _ in reads]
         for k, head, seq, event_type, payload in rows:

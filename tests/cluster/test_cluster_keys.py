@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from delete_api.database import make_sessionmaker
 from delete_api.embedded.redis_cluster import RedisClusterHarness
+from domain.batch_connection import BatchConnection
 from domain.events.log import EventLog
 from infra.redis_cluster import cluster_client, parse_cluster_url
 from infra.redis_publisher import RedisPublisher
@@ -43,8 +43,10 @@ async def presence(engine: AsyncEngine, redis_cluster: RedisClusterHarness) -> A
     client = cluster_client(url, max_connections=4)
     publisher = RedisPublisher(client)
     prefix = f"t{uuid.uuid4().hex[:8]}:"
-    yield Presence(client, prefix, EventLog(publisher, prefix), make_sessionmaker(engine), ttl_s=60)
+    reads = BatchConnection(engine)
+    yield Presence(client, prefix, EventLog(publisher, prefix), reads, ttl_s=60)
     await publisher.close()
+    await reads.close()
     await client.aclose()
 
 

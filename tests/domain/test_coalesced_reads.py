@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from delete_api.database import make_sessionmaker
 from domain.auth.access_check import AccessChecker
 from domain.auth.tokens import issue
+from domain.batch_connection import BatchConnection
 from domain.errors import AccountSuspended, Unauthorized
 from domain.events.catchup import CatchUpReader
 from domain.events.log import EventLog
@@ -30,6 +31,14 @@ class _Quiet:
 
     async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
         return None
+
+
+@pytest.fixture
+async def batch(engine: AsyncEngine) -> AsyncIterator[BatchConnection]:
+    """The connection the readers keep between batches, returned at the end."""
+    connection = BatchConnection(engine)
+    yield connection
+    await connection.close()
 
 
 @contextmanager
@@ -54,11 +63,12 @@ async def _append(engine: AsyncEngine, user: uuid.UUID, count: int) -> None:
             await log.append(session, user, "test.event", {"n": n})
 
 
-async def test_fifty_concurrent_resumes_read_positions_and_missed_events_in_one_query(engine: AsyncEngine) -> None:
+async def test_fifty_concurrent_resumes_read_positions_and_missed_events_in_one_query(
+        engine: AsyncEngine, batch: BatchConnection) -> None:
     people = [await make_person(engine, name=f"R{k}", photos=0, answers={}) for k in range(50)]
     for k, person in enumerate(people):
         await _append(engine, person.id, k % 7)  # 0..6 events each; some users have none at all
-    reader = CatchUpReader(make_sessionmaker(engine))
+    reader = CatchUpReader(batch)
     with counted(engine) as statements:
         # each resumes from a different place: the start, the middle, the head, beyond it, or not at all (None)
         asks = [(p.id, [0, 1, 3, 6, 10**30, None][k % 6]) for k, p in enumerate(people)]  # any whole number
@@ -75,12 +85,12 @@ async def test_fifty_concurrent_resumes_read_positions_and_missed_events_in_one_
 
 
 async def test_replays_and_gap_fills_of_many_sockets_share_a_query_and_respect_their_bounds(
-        engine: AsyncEngine) -> None:
+        engine: AsyncEngine, batch: BatchConnection) -> None:
     a, b = await make_person(engine, name="Gap", photos=0, answers={}), await make_person(engine, name="Fill",
                                                                                           photos=0, answers={})
     await _append(engine, a.id, 10)
     await _append(engine, b.id, 3)
-    reader = CatchUpReader(make_sessionmaker(engine))
+    reader = CatchUpReader(batch)
     with counted(engine) as statements:
         gap, page, rest, none = await asyncio.gather(reader.replay(a.id, 2, 500, up_to=5), reader.replay(a.id, 0, 4),
                                                      reader.replay(b.id, 1, 500), reader.replay(b.id, 3, 500))
@@ -91,16 +101,18 @@ async def test_replays_and_gap_fills_of_many_sockets_share_a_query_and_respect_t
     assert none == []
 
 
-async def test_a_query_failure_fails_every_socket_of_its_batch_and_the_next_batch_runs(engine: AsyncEngine) -> None:
+async def test_a_query_failure_fails_every_socket_of_its_batch_and_the_next_batch_runs(
+        engine: AsyncEngine, batch: BatchConnection) -> None:
     person = await make_person(engine, name="Err", photos=0, answers={})
-    reader = CatchUpReader(make_sessionmaker(engine))
+    reader = CatchUpReader(batch)
     bad = asyncio.gather(*(reader.position(person.id, 0, -1) for _ in range(3)))  # a negative LIMIT: refused
     with pytest.raises(Exception):  # noqa: B017 - the driver's own error, whatever its class
         await bad
     assert (await reader.position(person.id, 0, 1)).head == 0
 
 
-async def test_batched_token_checks_keep_every_rule_of_authenticate(engine: AsyncEngine) -> None:
+async def test_batched_token_checks_keep_every_rule_of_authenticate(
+        engine: AsyncEngine, batch: BatchConnection) -> None:
     live = await make_person(engine, name="Live", photos=0, answers={})
     moderator = await make_person(engine, name="Mod", photos=0, answers={}, role="moderator")
     banned = await make_person(engine, name="Banned", photos=0, answers={}, status="banned")
@@ -111,7 +123,7 @@ async def test_batched_token_checks_keep_every_rule_of_authenticate(engine: Asyn
         await conn.execute(text("UPDATE users SET suspended_until = :t WHERE id = :u"),
                            {"t": datetime.now(UTC) - timedelta(minutes=1), "u": served.id})  # suspension over
     stranger, _ = issue(TOKEN_CONFIG, "access", live.id, uuid.uuid4())  # a family that does not exist
-    checker = AccessChecker(make_sessionmaker(engine), TOKEN_CONFIG)
+    checker = AccessChecker(batch, TOKEN_CONFIG)
     tokens = [live.token, moderator.token, banned.token, revoked.token, served.token, stranger, "not-a-jwt"]
     with counted(engine) as statements:
         results = await asyncio.gather(*(checker.authenticate(t) for t in tokens), return_exceptions=True)

@@ -17,7 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from delete_api.database import make_sessionmaker
+from domain.batch_connection import BatchConnection
 from domain.events.log import EventLog
 from infra.redis_publisher import RedisPublisher
 from realtime.presence import Presence
@@ -37,8 +37,10 @@ class Sock:
 async def presence(engine: AsyncEngine, redis_client: aioredis.Redis) -> AsyncIterator[Presence]:
     publisher = RedisPublisher(redis_client)
     prefix = f"t{uuid.uuid4().hex[:8]}:"
-    yield Presence(redis_client, prefix, EventLog(publisher, prefix), make_sessionmaker(engine), ttl_s=60)
+    reads = BatchConnection(engine)
+    yield Presence(redis_client, prefix, EventLog(publisher, prefix), reads, ttl_s=60)
     await publisher.close()
+    await reads.close()
 
 
 async def test_a_storm_of_sockets_is_counted_in_few_pipelines(presence: Presence) -> None:

@@ -30,6 +30,7 @@ from domain.discovery.signals import discovery_channel
 from domain.events.catchup import CatchUpReader
 from domain.events.log import EventLog
 from domain.photos.storage import LocalMediaStorage, MediaStorage
+from domain.read_lane import ReadLane
 from domain.read_sessions import ReadSessions
 from domain.safety.cache import WordCache
 from infra.login_throttle import LoginLimits, LoginThrottle
@@ -168,7 +169,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     events = EventLog(publisher, prefix)
     sessions = make_sessionmaker(engine)
     read_engine = make_engine(settings.database_read_url.reveal()) if settings.database_read_url else None
-    reads = ReadSessions(sessions, make_sessionmaker(read_engine) if read_engine is not None else None)
+    lane = ReadLane(sessions)
+    reads = ReadSessions(sessions, make_sessionmaker(read_engine) if read_engine is not None else None, lane)
     token_config = TokenConfig(secret=settings.jwt_secret.reveal(), algorithm=settings.jwt_algorithm,
                                access_ttl_s=settings.access_token_ttl_s,
                                refresh_ttl_s=settings.refresh_token_ttl_s)
@@ -210,6 +212,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await realtime.presence.stop()
         await realtime.hub.stop()
         await batches.close()
+        await lane.close()
         await publisher.close()
         await redis.aclose()
         await engine.dispose()

@@ -12,8 +12,8 @@ The connection goes back to the pool once no batch came for ``linger_s`` (a stor
 not), and on ``close``. When the statement fails because the connection is gone (PostgreSQL restarted, a
 failover), it runs once more on a newly checked-out one, so a restart costs no failed connect, as the pool's
 ping on checkout promised before. The two round trips of a lease (the ping's BEGIN, the ROLLBACK of the switch
-to autocommit) are reported to the engine's ``begin``/``rollback`` listeners like SQLAlchemy's own, so the
-round-trip counters stay exact.
+to autocommit) reach the engine's ``begin``/``rollback`` listeners (see ``_leased``), so the round-trip
+counters stay exact.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from domain.raw_statements import RawStatement, Row
+from domain.transaction import AfterCommit, run_after_commit
 
 log = logging.getLogger("domain.batch_connection")
 
@@ -61,6 +62,28 @@ class BatchConnection:
                 self._last_used = asyncio.get_running_loop().time()
                 self._arm()
 
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session on the kept connection for a read of several statements (autocommit: no BEGIN, no COMMIT);
+        after-commit callbacks run at the end, as a unit of work would run them. A connection found gone is
+        dropped (the read fails, as any statement on a dead connection does; the next one gets a new one)."""
+        async with self._lock:
+            session = AsyncSession(bind=await self._leased(), expire_on_commit=False, autoflush=False,
+                                   join_transaction_mode="rollback_only")
+            try:
+                yield session
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    await session.close()
+                    await self._drop()
+                raise
+            finally:
+                callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+                await session.close()
+                self._last_used = asyncio.get_running_loop().time()
+                self._arm()
+        await run_after_commit(callbacks)
+
     async def close(self) -> None:
         """Return the connection to the pool now (the server stops); a later fetch checks one out again."""
         if self._timer is not None:
@@ -86,11 +109,11 @@ class BatchConnection:
             return self._connection
         connection = await self._engine.connect()  # the pool's ping opened a transaction (see delete_api/database)
         try:
-            sync = connection.sync_connection
-            assert sync is not None  # a connection that just connected is open
-            sync.dispatch.begin(sync)
             await connection.execution_options(isolation_level="AUTOCOMMIT")  # rolls that transaction back
-            sync.dispatch.rollback(sync)
+            # held for the lease: nothing on the wire in autocommit, but SQLAlchemy's ``begin`` event now and its
+            # ``rollback`` event at check-in count the ping's BEGIN and the switch's ROLLBACK, and sessions bound
+            # to the connection join this transaction instead of beginning (and counting) one of their own
+            await connection.begin()
         except BaseException:
             await connection.close()
             raise

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.read_lane import ReadLane
 from domain.transaction import unit_of_work
 
 log = logging.getLogger("domain.read_sessions")
@@ -37,18 +38,41 @@ class ReadSessions:
 
     primary: async_sessionmaker[AsyncSession]
     replica: async_sessionmaker[AsyncSession] | None = None
+    lane: ReadLane | None = None  # kept autocommit connections for pure reads on the primary
 
     @asynccontextmanager
     async def lagging(self) -> AsyncIterator[AsyncSession]:
-        """A session for a read that may lag behind the primary: the replica's, else the primary's own unit
-        of work (the same transaction a command opened before replicas existed)."""
+        """A session for a read that may lag behind the primary: the replica's, else a pure read on the primary
+        (``primary_read``)."""
         if self.replica is not None:
             async with replica_session(self.replica) as read:
                 if read is not None:
                     yield read
                     return
-        async with unit_of_work(self.primary) as session:
+        async with self.primary_read() as session:
             yield session
+
+    @asynccontextmanager
+    async def primary_read(self) -> AsyncIterator[AsyncSession]:
+        """A session for a pure read on the primary: the lane's (no transaction), else a unit of work."""
+        if self.lane is None:
+            async with unit_of_work(self.primary) as session:
+                yield session
+            return
+        async with self.lane.session() as session:
+            yield session
+
+    @asynccontextmanager
+    async def ranked(self) -> AsyncIterator[tuple[AsyncSession, AsyncSession | None]]:
+        """For a read ranked on the replica and re-checked on the primary (discovery): the primary's session and
+        the replica's. Without a replica there is nothing to re-check: the read runs on the primary alone,
+        as a pure read (``primary_read``), and the second session is None."""
+        if self.replica is None:
+            async with self.primary_read() as session:
+                yield session, None
+            return
+        async with unit_of_work(self.primary) as session, self.beside() as read:
+            yield session, read
 
     @asynccontextmanager
     async def beside(self) -> AsyncIterator[AsyncSession | None]:

@@ -36,7 +36,7 @@ async def unit_of_work(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator
         except DomainError as exc:
             if exc.keep_changes:
                 await session.commit()
-                await _run(session.info.pop("after_commit", []))
+                await run_after_commit(session.info.pop("after_commit", []))
             else:
                 await session.rollback()
                 session.info.pop("after_commit", None)
@@ -48,10 +48,11 @@ async def unit_of_work(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator
         else:
             await session.commit()
         callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-    await _run(callbacks)
+    await run_after_commit(callbacks)
 
 
-async def _run(callbacks: list[AfterCommit]) -> None:
+async def run_after_commit(callbacks: list[AfterCommit]) -> None:
+    """Run each callback; one that fails is logged and the others still run."""
     for callback in callbacks:
         try:
             await callback()

@@ -47,6 +47,13 @@ class CommandContext:
             yield session
 
     @asynccontextmanager
+    async def ranked_read(self) -> AsyncIterator[tuple[AsyncSession, AsyncSession | None]]:
+        """The primary's session and the replica's (None without one) for a read ranked on the replica and
+        re-checked on the primary; without a replica a pure read on the primary (``domain/read_sessions.py``)."""
+        async with self.connection.deps.reads.ranked() as sessions:
+            yield sessions
+
+    @asynccontextmanager
     async def replica(self) -> AsyncIterator[AsyncSession | None]:
         """A read replica session beside ``transaction()`` for a service that reads lagging data and checks it
         on the primary; None without a replica."""

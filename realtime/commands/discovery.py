@@ -25,7 +25,7 @@ async def request(ctx: CommandContext, data: RequestIn) -> r.DiscoveryReply:
     live.track(state)  # a fill arriving while this runs waits for the lock, then sees the new credits
     async with state.lock:
         state.credits = 0  # a new request replaces the open credits, also when it fails
-        async with ctx.transaction() as session, ctx.replica() as read:
+        async with ctx.ranked_read() as (session, read):  # pure reads: no transaction without a replica
             batch = await discovery.next_batch(session, ctx.deps.storage, ctx.principal.user_id,
                                                data.count, state.sent, read=read)
         for card in batch.cards:

@@ -53,8 +53,9 @@ async def test_batches_in_a_row_share_one_connection_and_one_round_trip_each(own
     try:
         with round_trips(own_engine) as heard:
             pids = {(await reads.fetch(NOW, {}))[0].pid for _ in range(20)}
-        assert len(pids) == 1 and reads.leases == 1
-        assert own_engine.sync_engine.pool.checkedout() == 1  # kept between batches
+            assert len(pids) == 1 and reads.leases == 1
+            assert own_engine.sync_engine.pool.checkedout() == 1  # kept between batches
+            await reads.close()
         # the lease's BEGIN (the pool's ping) and ROLLBACK (the switch to autocommit), then one statement per batch
         assert heard == Counter({"statement": 20, "begin": 1, "rollback": 1})
     finally:

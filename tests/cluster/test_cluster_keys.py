@@ -10,30 +10,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.embedded.redis_cluster import RedisClusterHarness
-from domain.batch_connection import BatchConnection
-from domain.events.log import EventLog
 from infra.redis_cluster import cluster_client, parse_cluster_url
-from infra.redis_publisher import RedisPublisher
 from realtime.presence import Presence
 from tests.support.nodes import Nodes, signup_user
+from tests.support.presence import Sock, presence_on
 from tests.support.users import PASSWORD
 
 A = 0
-
-
-@dataclass(frozen=True)
-class Sock:
-    """What presence reads of a socket."""
-
-    user_key: str
-    session_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 @pytest.fixture
@@ -41,12 +30,8 @@ async def presence(engine: AsyncEngine, redis_cluster: RedisClusterHarness) -> A
     url = parse_cluster_url(redis_cluster.url)
     assert url is not None
     client = cluster_client(url, max_connections=4)
-    publisher = RedisPublisher(client)
-    prefix = f"t{uuid.uuid4().hex[:8]}:"
-    reads = BatchConnection(engine)
-    yield Presence(client, prefix, EventLog(publisher, prefix), reads, ttl_s=60)
-    await publisher.close()
-    await reads.close()
+    async with presence_on(client, engine) as presence:
+        yield presence
     await client.aclose()
 
 

@@ -6,46 +6,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from delete_api.database import make_engine
 from domain.batch_connection import BatchConnection
 from domain.raw_statements import RawStatement
+from tests.support.statements import round_trips
 
 NOW = RawStatement("SELECT pg_backend_pid() AS pid, clock_timestamp() AS at")
 SEEN = RawStatement("SELECT count(*) AS n FROM users WHERE email = :email")
-
-
-@pytest.fixture
-async def own_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine of its own, so its pool's check-outs are this test's alone."""
-    engine = make_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-@contextmanager
-def round_trips(engine: AsyncEngine) -> Iterator[Counter[str]]:
-    """What the engine's listeners hear: statements, BEGIN, COMMIT and ROLLBACK."""
-    heard: Counter[str] = Counter()
-    callbacks: dict[str, Any] = {}
-    for kind, name in (("statement", "before_cursor_execute"), ("begin", "begin"), ("commit", "commit"),
-                       ("rollback", "rollback")):
-        def listen(*_: Any, _kind: str = kind) -> None:
-            heard[_kind] += 1
-        callbacks[name] = listen
-        event.listen(engine.sync_engine, name, listen)
-    try:
-        yield heard
-    finally:
-        for name, listen in callbacks.items():
-            event.remove(engine.sync_engine, name, listen)
 
 
 async def test_batches_in_a_row_share_one_connection_and_one_round_trip_each(own_engine: AsyncEngine) -> None:
@@ -57,7 +28,7 @@ async def test_batches_in_a_row_share_one_connection_and_one_round_trip_each(own
             assert own_engine.sync_engine.pool.checkedout() == 1  # kept between batches
             await reads.close()
         # the lease's BEGIN (the pool's ping) and ROLLBACK (the switch to autocommit), then one statement per batch
-        assert heard == Counter({"statement": 20, "begin": 1, "rollback": 1})
+        assert heard == Counter({"SELECT": 20, "begin": 1, "rollback": 1})
     finally:
         await reads.close()
     assert own_engine.sync_engine.pool.checkedout() == 0

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.database import make_sessionmaker
@@ -23,6 +20,7 @@ from domain.events.catchup import CatchUpReader
 from domain.events.log import EventLog
 from domain.transaction import unit_of_work
 from tests.support.factory import TOKEN_CONFIG, make_person
+from tests.support.statements import round_trips
 
 
 class _Quiet:
@@ -41,21 +39,6 @@ async def batch(engine: AsyncEngine) -> AsyncIterator[BatchConnection]:
     await connection.close()
 
 
-@contextmanager
-def counted(engine: AsyncEngine) -> Iterator[Counter[str]]:
-    """SQL statements the engine sends to PostgreSQL, by their first word, while inside."""
-    seen: Counter[str] = Counter()
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen[statement.split(None, 1)[0].upper()] += 1
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
-
-
 async def _append(engine: AsyncEngine, user: uuid.UUID, count: int) -> None:
     log = EventLog(_Quiet(), "coalesce:")
     async with unit_of_work(make_sessionmaker(engine)) as session:
@@ -69,7 +52,7 @@ async def test_fifty_concurrent_resumes_read_positions_and_missed_events_in_one_
     for k, person in enumerate(people):
         await _append(engine, person.id, k % 7)  # 0..6 events each; some users have none at all
     reader = CatchUpReader(batch)
-    with counted(engine) as statements:
+    with round_trips(engine) as statements:
         # each resumes from a different place: the start, the middle, the head, beyond it, or not at all (None)
         asks = [(p.id, [0, 1, 3, 6, 10**30, None][k % 6]) for k, p in enumerate(people)]  # any whole number
         answers = await asyncio.gather(*(reader.position(user, after, 4) for user, after in asks))
@@ -91,7 +74,7 @@ async def test_replays_and_gap_fills_of_many_sockets_share_a_query_and_respect_t
     await _append(engine, a.id, 10)
     await _append(engine, b.id, 3)
     reader = CatchUpReader(batch)
-    with counted(engine) as statements:
+    with round_trips(engine) as statements:
         gap, page, rest, none = await asyncio.gather(reader.replay(a.id, 2, 500, up_to=5), reader.replay(a.id, 0, 4),
                                                      reader.replay(b.id, 1, 500), reader.replay(b.id, 3, 500))
     assert statements["SELECT"] == 1
@@ -125,7 +108,7 @@ async def test_batched_token_checks_keep_every_rule_of_authenticate(
     stranger, _ = issue(TOKEN_CONFIG, "access", live.id, uuid.uuid4())  # a family that does not exist
     checker = AccessChecker(batch, TOKEN_CONFIG)
     tokens = [live.token, moderator.token, banned.token, revoked.token, served.token, stranger, "not-a-jwt"]
-    with counted(engine) as statements:
+    with round_trips(engine) as statements:
         results = await asyncio.gather(*(checker.authenticate(t) for t in tokens), return_exceptions=True)
     assert statements["SELECT"] == 1  # the malformed token never reached the database
     ok_live, ok_mod, is_banned, is_revoked, ok_served, is_stranger, is_garbage = results

@@ -6,49 +6,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from delete_api.database import make_engine, make_sessionmaker
+from delete_api.database import make_sessionmaker
 from domain.read_lane import ReadLane
 from domain.read_sessions import ReadSessions
 from domain.transaction import after_commit
-
-
-@pytest.fixture
-async def own_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-@contextmanager
-def heard(engine: AsyncEngine) -> Iterator[Counter[str]]:
-    """Statements by first word, and BEGIN/COMMIT/ROLLBACK as the engine's listeners hear them."""
-    seen: Counter[str] = Counter()
-
-    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen[sql.split(None, 1)[0].upper()] += 1
-
-    def begin(*_: Any) -> None:
-        seen["begin"] += 1
-
-    def commit(*_: Any) -> None:
-        seen["commit"] += 1
-
-    listeners = [("before_cursor_execute", statement), ("begin", begin), ("commit", commit)]
-    for name, listener in listeners:
-        event.listen(engine.sync_engine, name, listener)
-    try:
-        yield seen
-    finally:
-        for name, listener in listeners:
-            event.remove(engine.sync_engine, name, listener)
+from tests.support.statements import round_trips
 
 
 async def test_reads_in_a_row_run_without_begin_or_commit(own_engine: AsyncEngine) -> None:
@@ -57,7 +24,7 @@ async def test_reads_in_a_row_run_without_begin_or_commit(own_engine: AsyncEngin
     try:
         async with reads.primary_read() as session:  # the first read leases the connection
             assert (await session.execute(text("SELECT 1"))).scalar() == 1
-        with heard(own_engine) as seen:
+        with round_trips(own_engine) as seen:
             for _ in range(5):
                 async with reads.lagging() as session:
                     assert (await session.execute(text("SELECT 2"))).scalar() == 2

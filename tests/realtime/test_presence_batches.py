@@ -11,36 +11,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.batch_connection import BatchConnection
-from domain.events.log import EventLog
-from infra.redis_publisher import RedisPublisher
 from realtime.presence import Presence
+from tests.support.presence import Sock, presence_on
 
 PEOPLE = 60
 
 
-@dataclass(frozen=True)
-class Sock:
-    """What presence reads of a socket."""
-
-    user_key: str
-    session_id: uuid.UUID = field(default_factory=uuid.uuid4)
-
-
 @pytest.fixture
 async def presence(engine: AsyncEngine, redis_client: aioredis.Redis) -> AsyncIterator[Presence]:
-    publisher = RedisPublisher(redis_client)
-    prefix = f"t{uuid.uuid4().hex[:8]}:"
-    reads = BatchConnection(engine)
-    yield Presence(redis_client, prefix, EventLog(publisher, prefix), reads, ttl_s=60)
-    await publisher.close()
-    await reads.close()
+    async with presence_on(redis_client, engine) as presence:
+        yield presence
 
 
 async def test_a_storm_of_sockets_is_counted_in_few_pipelines(presence: Presence) -> None:

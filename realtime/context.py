@@ -47,6 +47,13 @@ class CommandContext:
             yield session
 
     @asynccontextmanager
+    async def primary_read(self) -> AsyncIterator[AsyncSession]:
+        """A session for a pure read that must be current (a membership check): on the primary, without a
+        transaction (``domain/read_sessions.py``)."""
+        async with self.connection.deps.reads.primary_read() as session:
+            yield session
+
+    @asynccontextmanager
     async def ranked_read(self) -> AsyncIterator[tuple[AsyncSession, AsyncSession | None]]:
         """The primary's session and the replica's (None without one) for a read ranked on the replica and
         re-checked on the primary; without a replica a pure read on the primary (``domain/read_sessions.py``)."""

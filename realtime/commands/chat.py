@@ -49,7 +49,7 @@ async def send(ctx: CommandContext, data: SendIn) -> r.SendReply:
 @REGISTRY.command("messages.history", HistoryIn, reply=r.HistoryReply,
                   summary="A page of a match's messages, newest first.")
 async def history(ctx: CommandContext, data: HistoryIn) -> r.HistoryReply:
-    async with ctx.transaction() as session, ctx.replica() as read:  # the page may lag; message.created does not
+    async with ctx.ranked_read() as (session, read):  # the page may lag; message.created does not
         return await chat.history(session, ctx.principal.user_id, data.match_id, data.before, data.limit, read)
 
 
@@ -65,6 +65,6 @@ async def read(ctx: CommandContext, data: ReadIn) -> r.Empty:
                   summary="Tell the other member you are typing (ephemeral; at most one event per 2 s).")
 async def typing(ctx: CommandContext, data: TypingIn) -> r.Empty:
     deps = ctx.deps
-    async with ctx.transaction() as session:
+    async with ctx.primary_read() as session:  # the membership check reads; nothing is written
         return await chat.typing(session, deps.events, deps.typing,
                                  ctx.principal.user_id, data.match_id)

@@ -20,10 +20,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 # the table of variables lives beside this module; `X as X` re-exports it (mypy strict)
 from delete_api.environment import VARIABLES as VARIABLES
 from delete_api.environment import Variable as Variable
+from domain.auth.tokens import HMAC_DIGESTS
 from infra.redis_cluster import parse_cluster_url
 from infra.smtp_url import parse_smtp_url
 
-JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+JWT_ALGORITHMS = tuple(HMAC_DIGESTS)  # the algorithms tokens.decode verifies itself
 HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 MIN_SECRET_LENGTH = 32
 DEFAULT_MAIL_FROM = "Delete <no-reply@localhost>"

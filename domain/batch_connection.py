@@ -70,16 +70,17 @@ class BatchConnection:
         async with self._lock:
             session = AsyncSession(bind=await self._leased(), expire_on_commit=False, autoflush=False,
                                    join_transaction_mode="rollback_only")
+            gone = False
             try:
                 yield session
             except DBAPIError as exc:
-                if exc.connection_invalidated:
-                    await session.close()
-                    await self._drop()
+                gone = exc.connection_invalidated
                 raise
             finally:
                 callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
                 await session.close()
+                if gone:
+                    await self._drop()
                 self._last_used = asyncio.get_running_loop().time()
                 self._arm()
         await run_after_commit(callbacks)

@@ -1,11 +1,13 @@
 """JWT access and refresh tokens: pure encode/decode, the algorithm pinned by configuration.
 
 PyJWT signs every token. Verifying one is on every socket connect, so for the HMAC algorithms (HS256, the
-default, HS384, HS512) ``decode`` checks it here with the standard library, strictly — three base64url
-segments, an HMAC over the first two compared in constant time, a header of ``alg`` (the configured one)
-and optionally ``typ``, the claims PyJWT would check — in about a quarter of PyJWT's time (PyJWT prepares
-the key, looks the algorithm up and merges options on every call). Other algorithms go through PyJWT;
-both paths refuse and accept the same tokens (tests/domain/test_token_verification.py compares them).
+default, HS384, HS512: the only ones configuration allows, ``HMAC_DIGESTS``) ``decode`` checks it here with
+the standard library, strictly — three base64url segments, an HMAC over the first two compared in constant
+time, a header of ``alg`` (the configured one) and optionally ``typ``, the claims PyJWT would check — in
+about half of PyJWT's time (PyJWT prepares the key, looks the algorithm up and merges options on every
+call). PyJWT's own verification stays as the reference: ``decode`` uses it for any other algorithm a
+``TokenConfig`` is given, and tests/domain/test_token_verification.py checks both accept and refuse the same
+tokens.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ TokenType = Literal["access", "refresh"]
 IAT_LEEWAY_S = 30  # a token issued by a node whose clock runs a little ahead is still good
 ALLOWED_HEADER_KEYS = frozenset({"alg", "typ"})
 REQUIRED_CLAIMS = ("sub", "type", "jti", "fam", "iat", "exp")
-_HMAC_DIGESTS: dict[str, Callable[..., Any]] = {"HS256": hashlib.sha256, "HS384": hashlib.sha384,
-                                                "HS512": hashlib.sha512}
+HMAC_DIGESTS: dict[str, Callable[..., Any]] = {"HS256": hashlib.sha256, "HS384": hashlib.sha384,
+                                               "HS512": hashlib.sha512}
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")  # base64url without padding, as JWTs carry it
 
 
@@ -81,7 +83,7 @@ def issue(config: TokenConfig, token_type: TokenType, user_id: uuid.UUID, family
 
 def decode(config: TokenConfig, token: str, expected: TokenType, *, verify_exp: bool = True) -> Claims:
     """Verify header, signature, algorithm, type and times; raise ``Unauthorized`` on any doubt."""
-    digest = _HMAC_DIGESTS.get(config.algorithm)
+    digest = HMAC_DIGESTS.get(config.algorithm)
     if digest is not None:
         header, payload = _verified_hmac(config, digest, token, verify_exp)
     else:

@@ -2,8 +2,9 @@
 
 ``tokens.decode`` checks HS256/HS384/HS512 tokens with the standard library (every socket connect verifies
 one); PyJWT, the reference, still verifies the other algorithms. Each case below is decoded both ways (the
-reference by hiding the HMAC table, so ``decode`` falls back to PyJWT) and must give the same claims or the
-same refusal. Random damage to a genuine token must never be accepted by the fast way unless PyJWT accepts it.
+reference by hiding ``tokens.HMAC_DIGESTS``, so ``decode`` falls back to PyJWT) and must give the same
+claims or the same refusal. Random damage to a genuine token must never be accepted by the fast way unless
+PyJWT accepts it.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def outcome(config: tokens.TokenConfig, token: str, expected: tokens.TokenType =
 def reference(monkeypatch: pytest.MonkeyPatch, config: tokens.TokenConfig, token: str,
               expected: tokens.TokenType = "access", *, verify_exp: bool = True) -> object:
     with monkeypatch.context() as patch:
-        patch.setattr(tokens, "_HMAC_DIGESTS", {})
+        patch.setattr(tokens, "HMAC_DIGESTS", {})
         return outcome(config, token, expected, verify_exp=verify_exp)
 
 
@@ -173,7 +174,7 @@ def test_damaged_tokens_are_never_accepted_where_pyjwt_refuses(data: st.DataObje
              "insert": genuine[:at] + char + genuine[at:]}[edit]
     fast = outcome(HS256, token)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tokens, "_HMAC_DIGESTS", {})
+        patch.setattr(tokens, "HMAC_DIGESTS", {})
         slow = outcome(HS256, token)
     if isinstance(fast, tokens.Claims):
         assert fast == slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -55,6 +56,45 @@ async def read_response(reader: asyncio.StreamReader) -> RawResponse:
     else:
         body = await reader.read()
     return RawResponse(int(status_line.split(" ", 2)[1]), headers, body)
+
+
+async def open_socket(base_url: str) -> socket.socket:
+    """A raw non-blocking socket, for requests that keep writing while the answer comes back.
+
+    asyncio's stream transport closes itself when a write fails and drops whatever the kernel
+    had already received: a server that answers 413 and resets a connection still being written
+    to would lose its answer. Read with ``read_socket_response``: it keeps what came before a reset.
+    """
+    parts = urlsplit(base_url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    async with asyncio.timeout(T):
+        await asyncio.get_running_loop().sock_connect(sock, (parts.hostname, parts.port))
+    return sock
+
+
+async def _pump(sock: socket.socket, reader: asyncio.StreamReader) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            data = await loop.sock_recv(sock, 65536)
+        except ConnectionError:
+            data = b""
+        if not data:
+            reader.feed_eof()
+            return
+        reader.feed_data(data)
+
+
+async def read_socket_response(sock: socket.socket) -> RawResponse:
+    """One response read from a raw socket; bytes that arrived before a reset still count."""
+    reader = asyncio.StreamReader()
+    pump = asyncio.create_task(_pump(sock, reader))
+    try:
+        return await read_response(reader)
+    finally:
+        pump.cancel()
+        await asyncio.gather(pump, return_exceptions=True)
 
 
 async def close_quietly(writer: asyncio.StreamWriter) -> None:

@@ -7,7 +7,8 @@ about a millisecond of a discovery batch that PostgreSQL does not need: in READ 
 takes its own snapshot anyway, so a read gains nothing from the transaction. A ``ReadLane`` keeps ``width``
 connections in autocommit (``domain.batch_connection``, each returned to the pool after a second unused) and
 hands a read one that is free, in a session bound to it; when all are busy the read runs in a unit of work as
-before, so the lane never makes a read wait.
+before, so the lane never makes a read wait. A write that is a single statement (a pass, see
+``domain.social.pass_function``) takes a lane session too: in autocommit it is its own transaction.
 """
 
 from __future__ import annotations

@@ -54,7 +54,8 @@ class ReadSessions:
 
     @asynccontextmanager
     async def primary_read(self) -> AsyncIterator[AsyncSession]:
-        """A session for a pure read on the primary: the lane's (no transaction), else a unit of work."""
+        """A session for a pure read on the primary: the lane's (no transaction), else a unit of work. Also for a
+        command whose write is one statement: in autocommit that statement commits alone."""
         if self.lane is None:
             async with unit_of_work(self.primary) as session:
                 yield session

@@ -54,6 +54,13 @@ class CommandContext:
             yield session
 
     @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """A session in autocommit on the primary for a command that is one statement (a pass): the statement is
+        its own transaction, one round trip, on a kept connection when one is free (``domain/read_lane.py``)."""
+        async with self.connection.deps.reads.primary_read() as session:
+            yield session
+
+    @asynccontextmanager
     async def ranked_read(self) -> AsyncIterator[tuple[AsyncSession, AsyncSession | None]]:
         """The primary's session and the replica's (None without one) for a read ranked on the replica and
         re-checked on the primary; without a replica a pure read on the primary (``domain/read_sessions.py``)."""

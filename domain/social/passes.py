@@ -19,8 +19,8 @@ async def pass_on(session: AsyncSession, passer_id: uuid.UUID, target_id: uuid.U
     """Hide ``target_id`` from the passer for 30 days (again: the 30 days restart): ``{"expires_at"}``."""
     if target_id == passer_id:
         raise NotFound("no such person")
-    await locks.lock_user_row(session, passer_id)  # serialised with the passer's likes
-    # one round trip: the target read and, when the rules below allow it, the pass written
+    # one round trip: the passer's row locked (serialised with the passer's likes), the target read and, when
+    # the rules below allow it, the pass written; in autocommit it is its own transaction
     target, expires_at = await pass_store.pass_if_allowed(session, passer_id, target_id, rules.PASS_LASTS)
     if target is None or target.status == "deleted" or target.blocked:
         raise NotFound("no such person")

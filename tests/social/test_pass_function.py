@@ -1,0 +1,119 @@
+"""A pass is one round trip: ``delete_pass_on`` takes the passer's row lock, then passes with a snapshot taken
+after it. The function's SQL is the pass statement the code builds (the migration holds a copy), a pass in
+autocommit sends one statement and nothing else, and a like that commits while the pass waits for the lock is
+seen: the pass is refused, never both standing."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from delete_api.database import make_sessionmaker
+from domain.errors import Conflict
+from domain.read_lane import ReadLane
+from domain.read_sessions import ReadSessions
+from domain.social import pass_function, passes
+from tests.social.support import scalar
+from tests.support.factory import make_person
+from tests.support.statements import round_trips
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
+
+
+def _migration_definitions() -> list[str]:
+    """Every ``DEFINITION`` of the pass function the migrations hold, oldest first."""
+    found = []
+    for path in sorted(MIGRATIONS.glob("*.py")):
+        if pass_function.NAME not in path.read_text():
+            continue
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if hasattr(module, "DEFINITION"):
+            found.append(module.DEFINITION)
+    return found
+
+
+def test_the_newest_migration_creates_the_function_the_code_builds() -> None:
+    definitions = _migration_definitions()
+    assert definitions, "no migration creates the pass function"
+    assert definitions[-1] == pass_function.definition(), (
+        "the pass statement changed: add a migration that runs domain.social.pass_function.definition()")
+
+
+async def test_the_database_runs_the_statement_the_code_builds(engine: AsyncEngine) -> None:
+    body = await scalar(engine, "SELECT prosrc FROM pg_proc WHERE proname = :name", name=pass_function.NAME)
+    assert body == pass_function.function_body()
+
+
+def test_the_body_locks_before_it_passes_in_statements_of_their_own() -> None:
+    body = pass_function.function_body()
+    lock, rest = body.split("FOR NO KEY UPDATE;", 1)
+    assert "PERFORM" in lock and "RETURN QUERY" in rest and "INSERT INTO passes" in rest
+    assert "'deleted'" in rest and "$4" not in body  # written-in values are literals, the arguments $1-$3
+
+
+async def test_a_pass_in_autocommit_is_one_round_trip(engine: AsyncEngine) -> None:
+    me, other = await make_person(engine), await make_person(engine)
+    lane = ReadLane(make_sessionmaker(engine), width=1)
+    reads = ReadSessions(make_sessionmaker(engine), lane=lane)
+    try:
+        async with reads.primary_read() as session:  # the lane's connection leased before counting
+            await session.execute(text("SELECT 1"))
+        with round_trips(engine) as seen:
+            async with reads.primary_read() as session:
+                reply = await passes.pass_on(session, me.id, other.id)
+        assert seen == Counter({"SELECT": 1}), seen  # no BEGIN, no separate lock, no COMMIT
+    finally:
+        await lane.close()
+    assert reply["expires_at"]
+    assert await scalar(engine, "SELECT count(*) FROM passes WHERE passer_id = :a AND passee_id = :b "
+                                "AND expires_at > now() + interval '29 days'", a=me.id, b=other.id) == 1
+
+
+async def _wait_until_waiting_for_a_lock(engine: AsyncEngine, query_start: str) -> None:
+    for _ in range(200):
+        if await scalar(engine, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                "AND query LIKE :q", q=query_start + "%"):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the pass never waited for the passer's row lock")
+
+
+@pytest.mark.parametrize("commits", [True, False], ids=["like-commits", "like-rolls-back"])
+async def test_a_like_committed_while_the_pass_waits_for_the_lock_is_seen(engine: AsyncEngine,
+                                                                           commits: bool) -> None:
+    """The like holds the passer's row lock (as ``likes.like`` does) when the pass arrives; once it commits the
+    pass must see it and write nothing. Rolled back, the pass goes through."""
+    me, other = await make_person(engine), await make_person(engine)
+    lane = ReadLane(make_sessionmaker(engine), width=1)
+    reads = ReadSessions(make_sessionmaker(engine), lane=lane)
+
+    async def pass_on() -> object:
+        async with reads.primary_read() as session:
+            return await passes.pass_on(session, me.id, other.id)
+
+    try:
+        async with engine.connect() as liker:
+            await liker.execute(text("SELECT 1 FROM users WHERE id = :a FOR NO KEY UPDATE"), {"a": me.id})
+            await liker.execute(text("INSERT INTO likes (id, liker_id, likee_id, comment) VALUES (:id, :a, :b, 'hi')"),
+                                {"id": uuid.uuid4(), "a": me.id, "b": other.id})
+            passing = asyncio.create_task(pass_on())
+            await _wait_until_waiting_for_a_lock(engine, "SELECT * FROM delete_pass_on")
+            await (liker.commit() if commits else liker.rollback())
+        outcome = await asyncio.gather(passing, return_exceptions=True)
+    finally:
+        await lane.close()
+    stood = await scalar(engine, "SELECT count(*) FROM passes WHERE passer_id = :a", a=me.id)
+    if commits:
+        assert isinstance(outcome[0], Conflict) and stood == 0, outcome
+    else:
+        assert isinstance(outcome[0], dict) and stood == 1, outcome

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, exists, func, or_, select, text
+from sqlalchemy import Integer, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Like, Match, User, table
+from domain.raw_statements import RawStatement
 from domain.social.store_common import NOW, USER, active_pass, blocked_between
 
 
@@ -24,7 +25,8 @@ class LikeCounts:
     recent: list[datetime]  # the newest likes inside the velocity window (at most the velocity limit)
 
 
-_LIKE_COUNTS = text("""
+# every like's statements run past SQLAlchemy's per-statement path (domain/raw_statements.py)
+_LIKE_COUNTS = RawStatement("""
 SELECT
   coalesce((SELECT count FROM daily_like_counts WHERE user_id = :liker AND day = :day), 0),
   (SELECT count(*) FROM (SELECT 1 FROM likes WHERE liker_id = :liker LIMIT :ever_cap) AS first_likes),
@@ -37,9 +39,9 @@ SELECT
 
 async def like_counts(session: AsyncSession, liker_id: uuid.UUID, day: date, norm: str | None, since: datetime,
                       *, ever_cap: int, same_cap: int, recent_cap: int) -> LikeCounts:
-    row = (await session.execute(_LIKE_COUNTS, {
+    [row] = await _LIKE_COUNTS.fetch(session, {
         "liker": liker_id, "day": day, "norm": norm, "since": since,
-        "ever_cap": ever_cap, "same_cap": same_cap, "recent_cap": recent_cap})).one()
+        "ever_cap": ever_cap, "same_cap": same_cap, "recent_cap": recent_cap})
     return LikeCounts(int(row[0]), int(row[1]), int(row[2]), list(row[3]))
 
 
@@ -53,7 +55,7 @@ class StoredLike:
     passed_by_target: bool  # the target's pass on the liker is active
 
 
-_STORE_LIKE = text("""
+_STORE_LIKE = RawStatement("""
 WITH stored AS (
   INSERT INTO likes (id, liker_id, likee_id, comment, comment_norm, created_at)
   VALUES (:id, :liker, :likee, :comment, :norm, :now)
@@ -79,10 +81,13 @@ async def store_like(session: AsyncSession, liker_id: uuid.UUID, likee_id: uuid.
     None if the pair already has a like (the unique key is the last guard; nothing is counted then).
     The reverse like is read in the same statement's snapshot, taken after the pair's lock was granted.
     """
-    row = (await session.execute(_STORE_LIKE, {
+    rows = await _STORE_LIKE.fetch(session, {
         "id": uuid.uuid4(), "liker": liker_id, "likee": likee_id, "comment": comment, "norm": comment_norm,
-        "now": now, "day": day})).one_or_none()
-    return None if row is None else StoredLike(row[0], int(row[1]), bool(row[2]), bool(row[3]))
+        "now": now, "day": day})
+    if not rows:
+        return None
+    row = rows[0]
+    return StoredLike(row[0], int(row[1]), bool(row[2]), bool(row[3]))
 
 
 @dataclass(frozen=True, slots=True)

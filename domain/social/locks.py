@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, bindparam, func, select, text
+from sqlalchemy import BigInteger, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import User, table
@@ -65,10 +65,10 @@ async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser
     return LockedUser(*rows[0][:]) if rows else None
 
 
-_LOCK_LIKE = text("""
+_LOCK_LIKE = RawStatement("""
 SELECT clock_timestamp()
 FROM (SELECT pg_advisory_xact_lock_shared(:user_key), pg_advisory_xact_lock(:pair_key) OFFSET 0) AS held
-""")
+""")  # every like: past SQLAlchemy's per-statement path
 
 
 async def lock_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.UUID) -> datetime:
@@ -77,9 +77,9 @@ async def lock_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.
     One round trip: the locks are taken in a subquery that PostgreSQL evaluates first (OFFSET 0 keeps it
     from being merged), so the clock is read after both are held.
     """
-    row = await session.execute(_LOCK_LIKE, {"user_key": user_lock_key(target_id),
+    [row] = await _LOCK_LIKE.fetch(session, {"user_key": user_lock_key(target_id),
                                              "pair_key": pair_lock_key(liker_id, target_id)})
-    now: datetime = row.scalar_one()
+    now: datetime = row[0]
     return now
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Like, User, table
+from domain.raw_statements import RawStatement
 from domain.social.store_common import ACTOR, NOW, TARGET, USER, active_pass, blocked_between
 
 _user, _like = table(User).c, table(Like).c
@@ -41,13 +42,13 @@ def target_columns(now: ColumnElement[datetime]) -> Select[Any]:
                   ).where(_user.id == TARGET)
 
 
-_TARGET_AT = target_columns(NOW)
+_TARGET_AT = RawStatement.of(target_columns(NOW))  # every like and pass undo
 
 
 async def target(session: AsyncSession, actor_id: uuid.UUID, target_id: uuid.UUID, now: datetime) -> Target | None:
     """The target as the actor relates to it, in one round trip; None if no such user."""
-    row = (await session.execute(_TARGET_AT, {"actor": actor_id, "target": target_id, "now": now})).one_or_none()
-    return None if row is None else Target(*row)
+    rows = await _TARGET_AT.fetch(session, {"actor": actor_id, "target": target_id, "now": now})
+    return Target(*rows[0]) if rows else None
 
 
 _USER_STATUS = select(_user.status).where(_user.id == USER)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Select, Text, Uuid, and_, bindparam, exists, func, or_, select, tuple_, update
+from sqlalchemy import Integer, Select, Text, Uuid, and_, bindparam, exists, func, or_, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +66,26 @@ _MEMBER_MATCH_LOCKED: dict[Lock, Select[Any]] = {
 }
 _OWN_MESSAGE = select(*_MESSAGE_COLUMNS).where(_message.sender_id == bindparam("sender_id"),
                                                _message.client_msg_id == bindparam("client_msg_id"))
+# A send's match, locked, and the message the sender already stored under the key (a retry's), in one round
+# trip. The message part reads the statement's snapshot: a retry that commits while this waits for the lock is
+# not seen, and the insert then finds the key taken (``insert_message`` returns None), which ``send`` handles
+_OWN_LATERAL = _OWN_MESSAGE.lateral("own")
+_SENDERS_MATCH = (select(*_MEMBER_MATCH.selected_columns, *_OWN_LATERAL.c)
+                  .select_from(_matches.outerjoin(_OWN_LATERAL, true()))
+                  .where(_match.id == _MATCH_ID, or_(_match.user_a == _USER_ID, _match.user_b == _USER_ID))
+                  .with_for_update(key_share=True, of=_matches))
+# The member's match (locked as asked) and one of its messages, in one round trip: a read receipt's target and
+# a history page's cursor. The message was seen by the client, so it committed before this statement began
+_IN_MATCH_LATERAL = select(*_MESSAGE_COLUMNS).where(_message.id == bindparam("message_id"),
+                                                    _message.match_id == _match.id).lateral("message")
+_WITH_MESSAGE = (select(*_MEMBER_MATCH.selected_columns, *_IN_MATCH_LATERAL.c)
+                 .select_from(_matches.outerjoin(_IN_MATCH_LATERAL, true()))
+                 .where(_match.id == _MATCH_ID, or_(_match.user_a == _USER_ID, _match.user_b == _USER_ID)))
+_WITH_MESSAGE_LOCKED: dict[Lock, Select[Any]] = {
+    None: _WITH_MESSAGE,
+    "update": _WITH_MESSAGE.with_for_update(key_share=True, of=_matches),
+    "share": _WITH_MESSAGE.with_for_update(read=True, of=_matches),
+}
 _STORED = (insert(_messages)
            .values(id=bindparam("p_id"), match_id=bindparam("p_match"), sender_id=bindparam("p_sender"),
                    body=bindparam("p_body"), client_msg_id=bindparam("p_client_msg_id"),
@@ -77,8 +97,6 @@ _TOUCHED = (update(_matches).where(_match.id == _STORED.c.match_id)
                                                   _STORED.c.created_at))
             .returning(_match.id)).cte("touched")
 _INSERT_MESSAGE = select(*_STORED.c).add_cte(_TOUCHED)
-_MESSAGE_IN_MATCH = select(*_MESSAGE_COLUMNS).where(_message.id == bindparam("message_id"),
-                                                    _message.match_id == _MATCH_ID)
 _HISTORY = select(*_MESSAGE_COLUMNS).where(_message.match_id == _MATCH_ID)
 _HISTORY_ORDER = (_message.created_at.desc(), _message.id.desc())
 _HISTORY_FIRST = _HISTORY.order_by(*_HISTORY_ORDER).limit(bindparam("limit", type_=Integer))
@@ -101,8 +119,9 @@ _ADVANCE_READ = _NEW_READ.on_conflict_do_update(
 # The statements of sending and reading run past SQLAlchemy's per-statement path (domain/raw_statements.py).
 _MEMBER_MATCH_RAW = {lock: RawStatement.of(statement) for lock, statement in _MEMBER_MATCH_LOCKED.items()}
 _OWN_MESSAGE_RAW = RawStatement.of(_OWN_MESSAGE)
+_SENDERS_MATCH_RAW = RawStatement.of(_SENDERS_MATCH)
+_WITH_MESSAGE_RAW = {lock: RawStatement.of(statement) for lock, statement in _WITH_MESSAGE_LOCKED.items()}
 _INSERT_MESSAGE_RAW = RawStatement.of(_INSERT_MESSAGE)
-_MESSAGE_IN_MATCH_RAW = RawStatement.of(_MESSAGE_IN_MATCH)
 _ADVANCE_READ_RAW = RawStatement.of(_ADVANCE_READ)
 
 
@@ -112,6 +131,19 @@ def _first(rows: Sequence[Any]) -> Any | None:
 
 def _stored_message(row: Sequence[Any]) -> StoredMessage:
     return StoredMessage(*row)
+
+
+def _match_row(row: Sequence[Any]) -> MatchRow:
+    return MatchRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+
+
+async def _match_and_message(session: AsyncSession, statement: RawStatement,
+                             params: dict[str, Any]) -> tuple[MatchRow, StoredMessage | None] | None:
+    """A match row followed by a message's columns (all NULL when there is no such message)."""
+    row = _first(await statement.fetch(session, params))
+    if row is None:
+        return None
+    return _match_row(row), None if row[6] is None else _stored_message(row[6:])
 
 
 async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID, *,
@@ -127,7 +159,24 @@ async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid
     """
     params = {"match_id": match_id, "user_id": user_id}
     row = _first(await _MEMBER_MATCH_RAW[lock].fetch(session, params))
-    return None if row is None else MatchRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+    return None if row is None else _match_row(row)
+
+
+async def senders_match(session: AsyncSession, match_id: uuid.UUID, sender_id: uuid.UUID,
+                        client_msg_id: str) -> tuple[MatchRow, StoredMessage | None] | None:
+    """``member_match`` locked for a send (``lock="update"``) and ``own_message``, in one round trip; None if the
+    sender is not a member. The message may be missing when a retry committed while this waited for the lock."""
+    params = {"match_id": match_id, "user_id": sender_id, "sender_id": sender_id, "client_msg_id": client_msg_id}
+    return await _match_and_message(session, _SENDERS_MATCH_RAW, params)
+
+
+async def member_match_with_message(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID,
+                                    message_id: uuid.UUID, *,
+                                    lock: Lock = None) -> tuple[MatchRow, StoredMessage | None] | None:
+    """``member_match`` and the match's message ``message_id`` (None: no such message in it), one round trip;
+    None if ``user_id`` is not a member."""
+    params = {"match_id": match_id, "user_id": user_id, "message_id": message_id}
+    return await _match_and_message(session, _WITH_MESSAGE_RAW[lock], params)
 
 
 async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id: str) -> StoredMessage | None:
@@ -149,12 +198,6 @@ async def insert_message(session: AsyncSession, match_id: uuid.UUID, sender_id: 
     params = {"p_id": uuid.uuid4(), "p_match": match_id, "p_sender": sender_id, "p_body": body,
               "p_client_msg_id": client_msg_id, "p_safety": list(safety)}
     row = _first(await _INSERT_MESSAGE_RAW.fetch(session, params))
-    return None if row is None else _stored_message(row)
-
-
-async def message_in_match(session: AsyncSession, match_id: uuid.UUID, message_id: uuid.UUID) -> StoredMessage | None:
-    """The message ``message_id`` if it belongs to ``match_id``."""
-    row = _first(await _MESSAGE_IN_MATCH_RAW.fetch(session, {"message_id": message_id, "match_id": match_id}))
     return None if row is None else _stored_message(row)
 
 

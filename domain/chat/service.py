@@ -64,6 +64,17 @@ async def _open_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.
     return match, _ensure_open(user_id, match)
 
 
+async def _open_match_and_message(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID,
+                                  message_id: uuid.UUID, lock: Lock) -> tuple[MatchRow, StoredMessage | None]:
+    """``_open_match`` and the match's message ``message_id`` (None if it has no such message), one round trip."""
+    found = await repo.member_match_with_message(session, match_id, user_id, message_id, lock=lock)
+    if found is None:
+        raise NotFound("no such match")
+    match, message = found
+    _ensure_open(user_id, match)
+    return match, message
+
+
 async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, match_id: uuid.UUID,
                body: str, client_msg_id: str, words: WordList = NO_WORDS) -> SendReply:
     """Store a message once per ``client_msg_id`` and tell both members' devices; a retry returns the same one.
@@ -73,16 +84,20 @@ async def send(session: AsyncSession, events: EventLog, sender_id: uuid.UUID, ma
     """
     rules.check_body(body)
     rules.check_client_msg_id(client_msg_id)
-    # the match lock serialises senders of this match (and holds off unmatch/block) until commit
-    match = await _member_match(session, sender_id, match_id, "update")
-    stored = await repo.own_message(session, sender_id, client_msg_id)
+    # the match lock serialises senders of this match (and holds off unmatch/block) until commit; the
+    # message stored under the key, if this is a retry, comes in the same round trip
+    found = await repo.senders_match(session, match_id, sender_id, client_msg_id)
+    if found is None:
+        raise NotFound("no such match")
+    match, stored = found
     if stored is None:
         _ensure_open(sender_id, match)
         stored = await _store_new(session, events, match, sender_id, body, client_msg_id, words)
         if stored is not None:
             await _announce(session, events, match, stored)
             return {"message": message_view(stored)}
-        # the same key was stored meanwhile by a send into another match (this match is locked)
+        # the same key was stored meanwhile: by a send into another match, or by a retry into this one that
+        # committed while the lock was awaited (the first read did not see it)
         stored = await repo.own_message(session, sender_id, client_msg_id)
         if stored is None:
             raise RuntimeError("the conflicting message vanished")
@@ -121,10 +136,11 @@ async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID
     this match, and the ``before`` message (which may have just arrived as an event), come from ``session``.
     """
     rules.check_limit(limit)
-    await _open_match(session, user_id, match_id, None)
     cursor = None
-    if before is not None:
-        cursor = await repo.message_in_match(session, match_id, before)
+    if before is None:
+        await _open_match(session, user_id, match_id, None)
+    else:
+        _, cursor = await _open_match_and_message(session, user_id, match_id, before, None)
         if cursor is None:
             raise NotFound("no such message in this match")
     page = await repo.history(read or session, match_id, cursor, limit + 1)
@@ -137,8 +153,7 @@ async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID
 async def mark_read(session: AsyncSession, events: EventLog, reader_id: uuid.UUID, match_id: uuid.UUID,
                     up_to: uuid.UUID) -> Empty:
     """Move the reader's position forward to ``up_to`` and tell both members' devices (nothing if not forward)."""
-    match, _ = await _open_match(session, reader_id, match_id, "share")
-    message = await repo.message_in_match(session, match_id, up_to)
+    match, message = await _open_match_and_message(session, reader_id, match_id, up_to, "share")
     if message is None:
         raise NotFound("no such message in this match")
     if await repo.advance_read(session, match_id, reader_id, message):

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 from delete_client import ClientError
-from sqlalchemy import update
+from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.models import Match
+from domain.models import Match, Message
 from domain.wire.events import MessageCreated
 from tests.chat.conftest import (
     Connect,
@@ -24,6 +24,7 @@ from tests.chat.conftest import (
     set_state,
 )
 from tests.support.factory import make_match, make_person
+from tests.support.locks import until_waiting_for_a_lock
 from tests.support.shapes import closed_match
 
 
@@ -126,6 +127,26 @@ async def test_five_concurrent_sends_store_one_message(engine: AsyncEngine, conn
         got = await events_until(device, message_with("marker"))
         bodies = [e["data"]["message"]["body"] for e in got if e["type"] == "message.created"]
         assert bodies == ["race", "marker"]
+
+
+async def test_a_retry_stored_while_a_send_waits_for_the_match_is_returned_not_stored_again(
+        engine: AsyncEngine, connect: Connect) -> None:
+    """Another device's send with the same client_msg_id holds the match's lock and has stored the message
+    when this send arrives: once it commits, this send answers with that message (the read of the retry
+    that came with the lock did not see it; the insert finds the key taken and reads it again)."""
+    pair = await make_pair(engine)
+    sender = await connect(pair.a)
+    async with engine.connect() as other_device:
+        await other_device.execute(text("SELECT 1 FROM matches WHERE id = :m FOR NO KEY UPDATE"), {"m": pair.match_id})
+        stored_id = uuid.uuid4()
+        await other_device.execute(insert(Message).values(
+            id=stored_id, match_id=pair.match_id, sender_id=pair.a.id, body="same", client_msg_id="dup"))
+        sending = asyncio.create_task(sender.call("messages.send", send_data(pair.mid, "same", "dup")))
+        await until_waiting_for_a_lock(engine, "SELECT matches.id")
+        await other_device.commit()
+    reply = await asyncio.wait_for(sending, 10)
+    assert reply["message"]["id"] == str(stored_id) and reply["message"]["body"] == "same"
+    assert await message_count(engine, pair.match_id) == 1
 
 
 async def test_client_msg_id_reused_in_another_match_is_a_conflict(engine: AsyncEngine, connect: Connect) -> None:

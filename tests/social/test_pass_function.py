@@ -22,6 +22,7 @@ from domain.read_sessions import ReadSessions
 from domain.social import pass_function, passes
 from tests.social.support import scalar
 from tests.support.factory import make_person
+from tests.support.locks import until_waiting_for_a_lock
 from tests.support.statements import round_trips
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
@@ -79,15 +80,6 @@ async def test_a_pass_in_autocommit_is_one_round_trip(engine: AsyncEngine) -> No
                                 "AND expires_at > now() + interval '29 days'", a=me.id, b=other.id) == 1
 
 
-async def _wait_until_waiting_for_a_lock(engine: AsyncEngine, query_start: str) -> None:
-    for _ in range(200):
-        if await scalar(engine, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                "AND query LIKE :q", q=query_start + "%"):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the pass never waited for the passer's row lock")
-
-
 @pytest.mark.parametrize("commits", [True, False], ids=["like-commits", "like-rolls-back"])
 async def test_a_like_committed_while_the_pass_waits_for_the_lock_is_seen(engine: AsyncEngine,
                                                                            commits: bool) -> None:
@@ -107,7 +99,7 @@ async def test_a_like_committed_while_the_pass_waits_for_the_lock_is_seen(engine
             await liker.execute(text("INSERT INTO likes (id, liker_id, likee_id, comment) VALUES (:id, :a, :b, 'hi')"),
                                 {"id": uuid.uuid4(), "a": me.id, "b": other.id})
             passing = asyncio.create_task(pass_on())
-            await _wait_until_waiting_for_a_lock(engine, "SELECT * FROM delete_pass_on")
+            await until_waiting_for_a_lock(engine, "SELECT * FROM delete_pass_on")
             await (liker.commit() if commits else liker.rollback())
         outcome = await asyncio.gather(passing, return_exceptions=True)
     finally:

@@ -7,12 +7,28 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    ScalarSelect,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Like, Match, User, table
+from domain.models import DailyLikeCount, Like, Match, User, table
 from domain.raw_statements import RawStatement
-from domain.social.store_common import NOW, USER, active_pass, blocked_between
+from domain.social.person_store import Target, target_columns
+from domain.social.store_common import ACTOR, NOW, USER, active_pass, blocked_between
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,23 +42,43 @@ class LikeCounts:
 
 
 # every like's statements run past SQLAlchemy's per-statement path (domain/raw_statements.py)
-_LIKE_COUNTS = RawStatement("""
-SELECT
-  coalesce((SELECT count FROM daily_like_counts WHERE user_id = :liker AND day = :day), 0),
-  (SELECT count(*) FROM (SELECT 1 FROM likes WHERE liker_id = :liker LIMIT :ever_cap) AS first_likes),
-  (SELECT count(*) FROM (SELECT 1 FROM likes WHERE liker_id = :liker AND comment_norm = :norm
-                         LIMIT :same_cap) AS same_text),
-  ARRAY(SELECT created_at FROM likes WHERE liker_id = :liker AND created_at > :since
-        ORDER BY created_at DESC LIMIT :recent_cap)
-""")
+_likes, _daily = table(Like), table(DailyLikeCount).c
+_like = _likes.c
+_LIKER = ACTOR
 
 
-async def like_counts(session: AsyncSession, liker_id: uuid.UUID, day: date, norm: str | None, since: datetime,
-                      *, ever_cap: int, same_cap: int, recent_cap: int) -> LikeCounts:
-    [row] = await _LIKE_COUNTS.fetch(session, {
-        "liker": liker_id, "day": day, "norm": norm, "since": since,
+def _count_up_to(cap: str, *where: ColumnElement[bool]) -> ScalarSelect[int]:
+    """How many likes match ``where``, counting no further than the bound ``cap`` (only "below it or not" matters)."""
+    first: Select[Any] = (select(literal_column("1")).select_from(_likes).where(*where)
+                          .limit(bindparam(cap, type_=Integer)))
+    return select(func.count()).select_from(first.subquery()).scalar_subquery()
+
+
+_RECENT = (select(_like.created_at).where(_like.liker_id == _LIKER, _like.created_at > bindparam("since"))
+           .order_by(_like.created_at.desc()).limit(bindparam("recent_cap", type_=Integer)).subquery())
+# The target (``person_store.target_columns``) and the liker's counters, read once under the liker's row lock
+# and the pair's lock, in one round trip: no row when the target does not exist
+_TARGET_AND_COUNTS = RawStatement.of(target_columns(NOW).add_columns(
+    func.coalesce(select(_daily.count).where(_daily.user_id == _LIKER, _daily.day == bindparam("day", type_=Date))
+                  .scalar_subquery(), 0),
+    _count_up_to("ever_cap", _like.liker_id == _LIKER),
+    _count_up_to("same_cap", _like.liker_id == _LIKER, _like.comment_norm == bindparam("norm", type_=Text)),
+    select(func.array_agg(aggregate_order_by(_RECENT.c.created_at, _RECENT.c.created_at.desc())))
+    .scalar_subquery(),
+))
+
+
+async def target_and_counts(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.UUID, now: datetime,
+                            day: date, norm: str | None, since: datetime, *, ever_cap: int, same_cap: int,
+                            recent_cap: int) -> tuple[Target, LikeCounts] | None:
+    """The target as the liker relates to it and the liker's counters; None if there is no such user."""
+    rows = await _TARGET_AND_COUNTS.fetch(session, {
+        "actor": liker_id, "target": target_id, "now": now, "day": day, "norm": norm, "since": since,
         "ever_cap": ever_cap, "same_cap": same_cap, "recent_cap": recent_cap})
-    return LikeCounts(int(row[0]), int(row[1]), int(row[2]), list(row[3]))
+    if not rows:
+        return None
+    row = rows[0]
+    return Target(*row[:5]), LikeCounts(int(row[5]), int(row[6]), int(row[7]), list(row[8] or ()))
 
 
 @dataclass(frozen=True, slots=True)

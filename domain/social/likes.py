@@ -19,7 +19,7 @@ last guard.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,8 +27,10 @@ from domain.cards import load_cards
 from domain.errors import Conflict, NotFound, Unauthorized
 from domain.events.log import EventLog
 from domain.photos.storage import MediaStorage
-from domain.social import like_store, locks, match_store, person_store, rules
+from domain.social import like_store, locks, match_store, rules
+from domain.social.like_store import LikeCounts
 from domain.social.notify import EventBatch, add_match_created, card_for
+from domain.social.person_store import Target
 from domain.social.store_common import clock
 from domain.wire.events import LikeReceived
 from domain.wire.objects import Match
@@ -47,21 +49,15 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
     if liker is None or not rules.is_active(liker.status, liker.suspended_until, now):
         raise Unauthorized("this account cannot like anyone")
 
-    # 1. the target
-    target = await person_store.target(session, liker_id, target_id, now)
-    if (target is None or not rules.is_active(target.status, target.suspended_until, now)
-            or target.blocked or target.passed_by_actor):
-        raise NotFound("no such person")
-    if target.liked_by_actor:
-        raise Conflict("you already liked this person")
-
-    # 2-5. the liker's counters, read once under the row lock and checked in order
+    # the target and the liker's counters, read once under the locks (one round trip), checked in order
     norm = rules.normalise_comment(comment) if comment is not None else None
     day = rules.utc_day(now)
-    counts = await like_store.like_counts(session, liker_id, day, norm,
-                                          now - timedelta(seconds=rules.VELOCITY_WINDOW_S),
-                                          ever_cap=rules.FIRST_LIKES_NEEDING_COMMENT,
-                                          same_cap=rules.SAME_COMMENT_MAX, recent_cap=rules.VELOCITY_LIMIT)
+    found = await like_store.target_and_counts(session, liker_id, target_id, now, day, norm,
+                                               now - timedelta(seconds=rules.VELOCITY_WINDOW_S),
+                                               ever_cap=rules.FIRST_LIKES_NEEDING_COMMENT,
+                                               same_cap=rules.SAME_COMMENT_MAX, recent_cap=rules.VELOCITY_LIMIT)
+    counts = _check_target(found, now)  # 1. the target
+    # 2-5. the liker's counters
     rules.check_daily(counts.today, now)
     rules.check_comment(comment, counts.ever)
     if norm is not None:
@@ -87,6 +83,19 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
         batch.add(target_id, "like.received", received)
     await batch.flush(session)
     return {"like_id": str(like_id), "match": match, "likes_left_today": rules.likes_left(today)}
+
+
+def _check_target(found: tuple[Target, LikeCounts] | None, now: datetime) -> LikeCounts:
+    """Rule 1: ``not_found`` unless the target exists, is active, is not blocked either way and has no active pass
+    from the liker; ``conflict`` for a like already given. Returns the liker's counters for rules 2-5."""
+    if found is None:
+        raise NotFound("no such person")
+    target, counts = found
+    if not rules.is_active(target.status, target.suspended_until, now) or target.blocked or target.passed_by_actor:
+        raise NotFound("no such person")
+    if target.liked_by_actor:
+        raise Conflict("you already liked this person")
+    return counts
 
 
 async def pending(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> PendingReply:

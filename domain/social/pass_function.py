@@ -56,7 +56,7 @@ PASS_IF_ALLOWED = RawStatement.of(
 _ARGUMENTS = ("actor", "target", "p_lasts")  # the function's parameters, as the statement names them
 
 # the call: the passer's row lock and the pass, one statement in autocommit
-CALL = RawStatement("SELECT * FROM delete_pass_on(:actor, :target, :p_lasts)")  # NAME
+CALL = RawStatement(f"SELECT * FROM {NAME}(:actor, :target, :p_lasts)")  # noqa: S608 - a constant name
 
 
 def _literal(value: object) -> str:

@@ -44,9 +44,11 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
     comment = rules.clean_comment(comment)
     if target_id == liker_id:
         raise NotFound("no such person")
-    liker = await locks.lock_user_row(session, liker_id)
-    now = await locks.lock_like(session, liker_id, target_id)
-    if liker is None or not rules.is_active(liker.status, liker.suspended_until, now):
+    locked = await locks.lock_like(session, liker_id, target_id)  # the liker's row, then the target and the pair
+    if locked is None:
+        raise Unauthorized("this account cannot like anyone")
+    liker, now = locked
+    if not rules.is_active(liker.status, liker.suspended_until, now):
         raise Unauthorized("this account cannot like anyone")
 
     # the target and the liker's counters, read once under the locks (one round trip), checked in order

@@ -65,22 +65,33 @@ async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser
     return LockedUser(*rows[0][:]) if rows else None
 
 
+# The liker's row lock, then the target's and the pair's advisory locks, then the clock, in one round trip and in
+# the lock order: the row is locked in a materialised CTE, and the advisory locks are taken in a subquery that
+# reads that CTE, so they run once the row is locked (and not at all when there is no such liker); OFFSET 0
+# keeps PostgreSQL from merging the subquery, so the clock is read after both are held
 _LOCK_LIKE = RawStatement("""
-SELECT clock_timestamp()
-FROM (SELECT pg_advisory_xact_lock_shared(:user_key), pg_advisory_xact_lock(:pair_key) OFFSET 0) AS held
+WITH liker AS MATERIALIZED (
+  SELECT status, suspended_until, last_pass_undo_at, birthdate FROM users WHERE id = :liker FOR NO KEY UPDATE
+)
+SELECT liker.status, liker.suspended_until, liker.last_pass_undo_at, liker.birthdate,
+  (SELECT clock_timestamp()
+   FROM (SELECT pg_advisory_xact_lock_shared(:user_key), pg_advisory_xact_lock(:pair_key) FROM liker OFFSET 0)
+   AS held) AS now
+FROM liker
 """)  # every like: past SQLAlchemy's per-statement path
 
 
-async def lock_like(session: AsyncSession, liker_id: uuid.UUID, target_id: uuid.UUID) -> datetime:
-    """Hold off the target's deletion and serialise the pair; return the clock once both are held.
-
-    One round trip: the locks are taken in a subquery that PostgreSQL evaluates first (OFFSET 0 keeps it
-    from being merged), so the clock is read after both are held.
-    """
-    [row] = await _LOCK_LIKE.fetch(session, {"user_key": user_lock_key(target_id),
-                                             "pair_key": pair_lock_key(liker_id, target_id)})
-    now: datetime = row[0]
-    return now
+async def lock_like(session: AsyncSession, liker_id: uuid.UUID,
+                    target_id: uuid.UUID) -> tuple[LockedUser, datetime] | None:
+    """Lock the liker's row (as ``lock_user_row``), hold off the target's deletion and serialise the pair, in one
+    round trip: the liker's row and the clock once every lock is held; None when there is no such liker (then
+    no advisory lock was taken)."""
+    rows = await _LOCK_LIKE.fetch(session, {"liker": liker_id, "user_key": user_lock_key(target_id),
+                                            "pair_key": pair_lock_key(liker_id, target_id)})
+    if not rows:
+        return None
+    row = rows[0]
+    return LockedUser(row[0], row[1], row[2], row[3]), row[4]
 
 
 _ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))

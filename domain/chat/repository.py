@@ -70,17 +70,13 @@ _OWN_MESSAGE = select(*_MESSAGE_COLUMNS).where(_message.sender_id == bindparam("
 # trip. The message part reads the statement's snapshot: a retry that commits while this waits for the lock is
 # not seen, and the insert then finds the key taken (``insert_message`` returns None), which ``send`` handles
 _OWN_LATERAL = _OWN_MESSAGE.lateral("own")
-_SENDERS_MATCH = (select(*_MEMBER_MATCH.selected_columns, *_OWN_LATERAL.c)
-                  .select_from(_matches.outerjoin(_OWN_LATERAL, true()))
-                  .where(_match.id == _MATCH_ID, or_(_match.user_a == _USER_ID, _match.user_b == _USER_ID))
+_SENDERS_MATCH = (_MEMBER_MATCH.add_columns(*_OWN_LATERAL.c).outerjoin(_OWN_LATERAL, true())
                   .with_for_update(key_share=True, of=_matches))
 # The member's match (locked as asked) and one of its messages, in one round trip: a read receipt's target and
 # a history page's cursor. The message was seen by the client, so it committed before this statement began
 _IN_MATCH_LATERAL = select(*_MESSAGE_COLUMNS).where(_message.id == bindparam("message_id"),
                                                     _message.match_id == _match.id).lateral("message")
-_WITH_MESSAGE = (select(*_MEMBER_MATCH.selected_columns, *_IN_MATCH_LATERAL.c)
-                 .select_from(_matches.outerjoin(_IN_MATCH_LATERAL, true()))
-                 .where(_match.id == _MATCH_ID, or_(_match.user_a == _USER_ID, _match.user_b == _USER_ID)))
+_WITH_MESSAGE = _MEMBER_MATCH.add_columns(*_IN_MATCH_LATERAL.c).outerjoin(_IN_MATCH_LATERAL, true())
 _WITH_MESSAGE_LOCKED: dict[Lock, Select[Any]] = {
     None: _WITH_MESSAGE,
     "update": _WITH_MESSAGE.with_for_update(key_share=True, of=_matches),

@@ -23,7 +23,7 @@ for any other statement.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -122,3 +122,17 @@ async def _translated(connection: Any, adapter: Any, sql: str, args: list[Any], 
         return DBAPIError.instance(sql, args, dbapi_error, dialect.loaded_dbapi.Error, connection_invalidated=gone,
                                    dialect=dialect)
     return exc  # pragma: no cover - _handle_exception always raises
+
+
+Fetch = Callable[[RawStatement, Mapping[str, Any]], Awaitable[list[Row]]]
+"""Runs one statement and returns its rows: in a session's transaction (``in_session``), or alone in autocommit,
+its own transaction (``ReadSessions.fetch_alone``)."""
+
+
+def in_session(session: AsyncSession) -> Fetch:
+    """A ``Fetch`` running statements in ``session``'s transaction."""
+
+    async def fetch(statement: RawStatement, params: Mapping[str, Any]) -> list[Row]:
+        return await statement.fetch(session, params)
+
+    return fetch

@@ -8,18 +8,21 @@ takes its own snapshot anyway, so a read gains nothing from the transaction. A `
 connections in autocommit (``domain.batch_connection``, each returned to the pool after a second unused) and
 hands a read one that is free, in a session bound to it; when all are busy the read runs in a unit of work as
 before, so the lane never makes a read wait. A write that is a single statement (a pass, see
-``domain.social.pass_function``) takes a lane session too: in autocommit it is its own transaction.
+``domain.social.pass_function``) runs on a kept connection too, with no session around it (``fetch``): in
+autocommit it is its own transaction, and a kept connection found gone costs it no failure (it runs once more on a
+new one, as a coalesced read does).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.batch_connection import LINGER_S, BatchConnection
+from domain.raw_statements import RawStatement, Row
 from domain.transaction import unit_of_work
 
 WIDTH = 4
@@ -47,6 +50,20 @@ class ReadLane:
         try:
             async with kept.session() as session:
                 yield session
+        finally:
+            self._free.append(kept)
+
+    async def fetch(self, statement: RawStatement, params: Mapping[str, Any]) -> list[Row]:
+        """``statement`` run alone (autocommit: its own transaction) on a free kept connection, past SQLAlchemy's
+        session: one round trip, and once more on a fresh connection when the kept one is found gone; in a unit of
+        work when all are busy."""
+        if not self._free:
+            self.overflows += 1
+            async with unit_of_work(self._sessions) as session:
+                return await statement.fetch(session, params)
+        kept = self._free.pop()
+        try:
+            return await kept.fetch(statement, params)
         finally:
             self._free.append(kept)
 

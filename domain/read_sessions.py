@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.raw_statements import RawStatement, Row
 from domain.read_lane import ReadLane
 from domain.transaction import unit_of_work
 
@@ -62,6 +64,14 @@ class ReadSessions:
             return
         async with self.lane.session() as session:
             yield session
+
+    async def fetch_alone(self, statement: RawStatement, params: Mapping[str, Any]) -> list[Row]:
+        """``statement`` as its own transaction on the primary (a command that is one statement, like a pass): on a
+        kept autocommit connection of the lane with no session around it, else in a unit of work."""
+        if self.lane is None:
+            async with unit_of_work(self.primary) as session:
+                return await statement.fetch(session, params)
+        return await self.lane.fetch(statement, params)
 
     @asynccontextmanager
     async def ranked(self) -> AsyncIterator[tuple[AsyncSession, AsyncSession | None]]:

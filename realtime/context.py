@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.auth.service import Principal
+from domain.raw_statements import Fetch
 from domain.transaction import unit_of_work
 from realtime.frames import Ref
 
@@ -53,12 +54,11 @@ class CommandContext:
         async with self.connection.deps.reads.primary_read() as session:
             yield session
 
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncSession]:
-        """A session in autocommit on the primary for a command that is one statement (a pass): the statement is
-        its own transaction, one round trip, on a kept connection when one is free (``domain/read_lane.py``)."""
-        async with self.connection.deps.reads.primary_read() as session:
-            yield session
+    @property
+    def fetch_alone(self) -> Fetch:
+        """Runs a command that is one statement (a pass) as its own transaction on the primary: one round trip, on a
+        kept autocommit connection with no session around it when one is free (``domain/read_lane.py``)."""
+        return self.connection.deps.reads.fetch_alone
 
     @asynccontextmanager
     async def ranked_read(self) -> AsyncIterator[tuple[AsyncSession, AsyncSession | None]]:

@@ -19,7 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from delete_api.database import make_sessionmaker
+from delete_api.database import make_engine, make_sessionmaker
 from delete_api.embedded.postgres import EmbeddedPostgres
 from delete_api.embedded.redis import EmbeddedRedis
 from tests.support.pg import ExternalPostgres, PostgresHandle, create_database, fresh_name, pooled_engine
@@ -66,6 +66,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """A pooled engine on the migrated test database."""
     async with pooled_engine(database_url, pool_size=5) as eng:
         yield eng
+
+
+@pytest.fixture
+async def own_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine of its own, so that its pool's check-outs are this test's alone."""
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -9,19 +9,20 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Pass, User
+from domain.raw_statements import Fetch
 from domain.social import pass_function
 from domain.social.person_store import Target
 
 
-async def pass_if_allowed(session: AsyncSession, passer_id: uuid.UUID, passee_id: uuid.UUID,
+async def pass_if_allowed(fetch: Fetch, passer_id: uuid.UUID, passee_id: uuid.UUID,
                           lasts: timedelta) -> tuple[Target | None, datetime | None]:
     """Pass on the passee for ``lasts`` from the database's clock if they exist, are not deleted, not blocked
     either way and not liked by the passer (again: the time restarts). Returns the passee as the passer relates
     to them (None: no such user) and the pass's expiry (None: nothing was written). The passer's row lock,
-    which serialises this with the passer's likes, is taken first, in the same call (``pass_function``): in a
-    session in autocommit the whole pass is one round trip and its own transaction."""
+    which serialises this with the passer's likes, is taken first, in the same call (``pass_function``): run alone
+    (``ReadSessions.fetch_alone``) the whole pass is one round trip and its own transaction."""
     params = {"actor": passer_id, "target": passee_id, "p_lasts": lasts}
-    rows = await pass_function.CALL.fetch(session, params)
+    rows = await fetch(pass_function.CALL, params)
     return (None, None) if not rows else (Target(*rows[0][:-1]), rows[0][-1])
 
 

@@ -9,19 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.discovery.signals import profile_changed
 from domain.errors import Conflict, NotFound
 from domain.events.log import EventLog
+from domain.raw_statements import Fetch
 from domain.social import locks, pass_store, person_store, rules
 from domain.social.store_common import clock
 from domain.wire.replies import Empty, PassReply
 from domain.wire.scalars import rfc3339
 
 
-async def pass_on(session: AsyncSession, passer_id: uuid.UUID, target_id: uuid.UUID) -> PassReply:
-    """Hide ``target_id`` from the passer for 30 days (again: the 30 days restart): ``{"expires_at"}``."""
+async def pass_on(fetch: Fetch, passer_id: uuid.UUID, target_id: uuid.UUID) -> PassReply:
+    """Hide ``target_id`` from the passer for 30 days (again: the 30 days restart): ``{"expires_at"}``. ``fetch``
+    runs the one statement: alone (``ReadSessions.fetch_alone``), or in a transaction (``in_session``)."""
     if target_id == passer_id:
         raise NotFound("no such person")
     # one round trip: the passer's row locked (serialised with the passer's likes), the target read and, when
-    # the rules below allow it, the pass written; in autocommit it is its own transaction
-    target, expires_at = await pass_store.pass_if_allowed(session, passer_id, target_id, rules.PASS_LASTS)
+    # the rules below allow it, the pass written; run alone it is its own transaction
+    target, expires_at = await pass_store.pass_if_allowed(fetch, passer_id, target_id, rules.PASS_LASTS)
     if target is None or target.status == "deleted" or target.blocked:
         raise NotFound("no such person")
     if target.liked_by_actor or expires_at is None:

@@ -61,8 +61,8 @@ async def like(ctx: CommandContext, data: LikeIn) -> r.LikeReply:
 
 @REGISTRY.command("pass", PersonIn, summary="Hide someone for 30 days.", reply=r.PassReply)
 async def pass_(ctx: CommandContext, data: PersonIn) -> r.PassReply:
-    async with ctx.autocommit() as session:  # the pass is one statement (domain/social/pass_function.py)
-        return await passes.pass_on(session, ctx.principal.user_id, data.user_id)
+    # the pass is one statement (domain/social/pass_function.py), run alone: its own transaction, one round trip
+    return await passes.pass_on(ctx.fetch_alone, ctx.principal.user_id, data.user_id)
 
 
 @REGISTRY.command("pass.undo", PersonIn, summary="Take back an active pass (once per 7 days).", reply=r.Empty)

@@ -178,3 +178,14 @@ def test_damaged_tokens_are_never_accepted_where_pyjwt_refuses(data: st.DataObje
         slow = outcome(HS256, token)
     if isinstance(fast, tokens.Claims):
         assert fast == slow
+
+
+def test_a_signature_spelt_differently_in_the_unused_bits_is_refused() -> None:
+    """An HS256 signature is 43 base64url characters; the last one carries 4 bits and 2 unused ones. Flipping an
+    unused bit decodes to the same bytes, yet it is not the signature's spelling: PyJWT refuses it, so must we."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    genuine = tokens.issue(HS256, "access", uuid.UUID(int=7), uuid.UUID(int=9))[0]
+    last = alphabet.index(genuine[-1])
+    respelt = genuine[:-1] + alphabet[last ^ 1]
+    assert isinstance(outcome(HS256, genuine), tokens.Claims)
+    assert outcome(HS256, respelt) == "refused: invalid token"

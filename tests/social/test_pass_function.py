@@ -1,7 +1,7 @@
 """A pass is one round trip: ``delete_pass_on`` takes the passer's row lock, then passes with a snapshot taken
 after it. The function's SQL is the pass statement the code builds (the migration holds a copy), a pass in
 autocommit sends one statement and nothing else, and a like that commits while the pass waits for the lock is
-seen: the pass is refused, never both standing."""
+seen: the pass is refused, never both standing. A kept connection found gone costs no failed pass."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.database import make_sessionmaker
 from domain.errors import Conflict
+from domain.raw_statements import RawStatement
 from domain.read_lane import ReadLane
 from domain.read_sessions import ReadSessions
 from domain.social import pass_function, passes
@@ -26,6 +27,7 @@ from tests.support.locks import until_waiting_for_a_lock
 from tests.support.statements import round_trips
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
+BACKEND = RawStatement("SELECT pg_backend_pid() AS pid")
 
 
 def _migration_definitions() -> list[str]:
@@ -62,7 +64,7 @@ def test_the_body_locks_before_it_passes_in_statements_of_their_own() -> None:
     assert "'deleted'" in rest and "$4" not in body  # written-in values are literals, the arguments $1-$3
 
 
-async def test_a_pass_in_autocommit_is_one_round_trip(engine: AsyncEngine) -> None:
+async def test_a_pass_run_alone_is_one_round_trip(engine: AsyncEngine) -> None:
     me, other = await make_person(engine), await make_person(engine)
     lane = ReadLane(make_sessionmaker(engine), width=1)
     reads = ReadSessions(make_sessionmaker(engine), lane=lane)
@@ -70,8 +72,7 @@ async def test_a_pass_in_autocommit_is_one_round_trip(engine: AsyncEngine) -> No
         async with reads.primary_read() as session:  # the lane's connection leased before counting
             await session.execute(text("SELECT 1"))
         with round_trips(engine) as seen:
-            async with reads.primary_read() as session:
-                reply = await passes.pass_on(session, me.id, other.id)
+            reply = await passes.pass_on(reads.fetch_alone, me.id, other.id)
         assert seen == Counter({"SELECT": 1}), seen  # no BEGIN, no separate lock, no COMMIT
     finally:
         await lane.close()
@@ -90,8 +91,7 @@ async def test_a_like_committed_while_the_pass_waits_for_the_lock_is_seen(engine
     reads = ReadSessions(make_sessionmaker(engine), lane=lane)
 
     async def pass_on() -> object:
-        async with reads.primary_read() as session:
-            return await passes.pass_on(session, me.id, other.id)
+        return await passes.pass_on(reads.fetch_alone, me.id, other.id)
 
     try:
         async with engine.connect() as liker:
@@ -109,3 +109,24 @@ async def test_a_like_committed_while_the_pass_waits_for_the_lock_is_seen(engine
         assert isinstance(outcome[0], Conflict) and stood == 0, outcome
     else:
         assert isinstance(outcome[0], dict) and stood == 1, outcome
+
+
+async def test_a_pass_on_a_kept_connection_postgresql_dropped_still_goes_through(own_engine: AsyncEngine,
+                                                                                engine: AsyncEngine) -> None:
+    """The lane's kept connection was terminated by the server (a restart, a failover): the pass runs once more
+    on a new connection instead of failing (a pass is safe to repeat: passing again restarts the 30 days)."""
+    me, other = await make_person(engine), await make_person(engine)
+    lane = ReadLane(make_sessionmaker(own_engine), width=1)
+    reads = ReadSessions(make_sessionmaker(own_engine), lane=lane)
+    try:
+        first = (await reads.fetch_alone(BACKEND, {}))[0].pid
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        await asyncio.sleep(0.1)
+        reply = await passes.pass_on(reads.fetch_alone, me.id, other.id)
+        assert (await reads.fetch_alone(BACKEND, {}))[0].pid != first
+    finally:
+        await lane.close()
+    assert reply["expires_at"] and own_engine.sync_engine.pool.checkedout() == 0
+    assert await scalar(engine, "SELECT count(*) FROM passes WHERE passer_id = :a AND passee_id = :b",
+                        a=me.id, b=other.id) == 1

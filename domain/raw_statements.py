@@ -124,15 +124,7 @@ async def _translated(connection: Any, adapter: Any, sql: str, args: list[Any], 
     return exc  # pragma: no cover - _handle_exception always raises
 
 
+
 Fetch = Callable[[RawStatement, Mapping[str, Any]], Awaitable[list[Row]]]
-"""Runs one statement and returns its rows: in a session's transaction (``in_session``), or alone in autocommit,
-its own transaction (``ReadSessions.fetch_alone``)."""
-
-
-def in_session(session: AsyncSession) -> Fetch:
-    """A ``Fetch`` running statements in ``session``'s transaction."""
-
-    async def fetch(statement: RawStatement, params: Mapping[str, Any]) -> list[Row]:
-        return await statement.fetch(session, params)
-
-    return fetch
+"""Runs one statement and returns its rows; ``ReadSessions.fetch_alone`` runs it alone in autocommit (its own
+transaction) on a kept connection."""

@@ -18,7 +18,7 @@ from domain.wire.scalars import rfc3339
 
 async def pass_on(fetch: Fetch, passer_id: uuid.UUID, target_id: uuid.UUID) -> PassReply:
     """Hide ``target_id`` from the passer for 30 days (again: the 30 days restart): ``{"expires_at"}``. ``fetch``
-    runs the one statement: alone (``ReadSessions.fetch_alone``), or in a transaction (``in_session``)."""
+    runs the one statement, alone (``ReadSessions.fetch_alone``): it is its own transaction."""
     if target_id == passer_id:
         raise NotFound("no such person")
     # one round trip: the passer's row locked (serialised with the passer's likes), the target read and, when

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from delete_api.database import make_sessionmaker
+from domain.raw_statements import RawStatement
 from domain.read_lane import ReadLane
 from domain.read_sessions import ReadSessions
 from domain.transaction import after_commit
@@ -102,3 +103,19 @@ async def test_a_read_sees_what_was_committed_a_moment_before(own_engine: AsyncE
         await lane.close()
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM users WHERE email = :email"), {"email": email})
+
+
+async def test_a_statement_run_alone_never_waits_for_the_lane_either(own_engine: AsyncEngine) -> None:
+    """With the lane's one kept connection busy, a statement run alone (a pass) runs in a unit of work at once."""
+    lane = ReadLane(make_sessionmaker(own_engine), width=1)
+    reads = ReadSessions(make_sessionmaker(own_engine), lane=lane)
+    statement = RawStatement("SELECT CAST(:k AS int) AS k")
+    try:
+        async with reads.primary_read() as busy:
+            await busy.execute(text("SELECT 1"))
+            rows = await asyncio.wait_for(reads.fetch_alone(statement, {"k": 7}), 5)
+            assert [r.k for r in rows] == [7] and lane.overflows == 1
+        assert [r.k for r in await reads.fetch_alone(statement, {"k": 8})] == [8] and lane.overflows == 1
+    finally:
+        await lane.close()
+    assert own_engine.sync_engine.pool.checkedout() == 0

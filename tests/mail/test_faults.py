@@ -60,9 +60,11 @@ async def test_smtp_down_for_a_while_then_back_delivers_every_mail_once(
 async def test_two_nodes_sending_the_same_outbox_never_send_a_mail_twice(
         sessions: async_sessionmaker[AsyncSession], mail_database_url: str, sink: SmtpSink) -> None:
     """Two senders on their own engines (two nodes) drain 200 mails together: each arrives once, both worked."""
-    sink.delay_s = 0.002
+    sink.delay_s = 0.005  # one node alone would take a second: the other one, started with it, surely takes part
     ids = await enqueue_committed(sessions, 200)
     async with pooled_engine(mail_database_url, pool_size=3) as other_engine:
+        async with other_engine.connect() as warm:  # its first claim must not wait for a new connection (CI once:
+            await warm.execute(text("SELECT 1"))  # node A sent all 200 while node B was still connecting)
         node_a = smtp_sender(sessions, sink)
         node_b = smtp_sender(make_sessionmaker(other_engine), sink)
         async with running(node_a, node_b):

@@ -1,4 +1,5 @@
-"""``python -m bench realtime|discovery|load|roundtrips|mail|inbox|filter|scrape|overhead|scaleout``: one benchmark."""
+"""``python -m bench realtime|discovery|load|roundtrips|commandcpu|mail|inbox|filter|scrape|overhead|scaleout``:
+one benchmark."""
 
 import sys
 

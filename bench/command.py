@@ -175,6 +175,20 @@ def _add_roundtrips(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) 
                             help="the engine as it was: SQLAlchemy's own three-round-trip ping on every checkout")
 
 
+def _add_commandcpu(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commandcpu = kinds.add_parser(
+        "commandcpu", help="the server's own CPU per socket command, one command kind at a time",
+        description="Start the real app in this process (the embedded PostgreSQL and Redis in a temporary "
+                    "directory, or DATABASE_URL/REDIS_URL) and drive it from a client in another process: each "
+                    "round runs every command kind of the load mix --calls times, paced as an active user, and an "
+                    "idle stretch whose CPU is subtracted. Prints one JSON document: per command kind, the "
+                    "server's CPU per call (median over the rounds, and each round's).")
+    commandcpu.add_argument("--calls", type=int, choices=range(1, 25), default=20, metavar="1..24",
+                            help="calls per command kind and round (default 20)")
+    commandcpu.add_argument("--rounds", type=int, choices=range(1, 21), default=3, metavar="1..20",
+                            help="rounds (default 3)")
+
+
 def _add_mail(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mail = kinds.add_parser(
         "mail", help="mails per second the outbox sender hands to a local SMTP server (target 50/s)",
@@ -280,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_discovery(kinds)
     _add_load(kinds)
     _add_roundtrips(kinds)
+    _add_commandcpu(kinds)
     _add_mail(kinds)
     _add_inbox(kinds)
     _add_filter(kinds)
@@ -293,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m bench``: the benchmark's exit code (2 on a configuration error)."""
     args = build_parser().parse_args(argv)
     benchmark = importlib.import_module(f"bench.{args.benchmark}")
-    if args.benchmark == "roundtrips":  # its own server in this process; DATABASE_URL alone needs no JWT_SECRET
+    if args.benchmark in ("roundtrips", "commandcpu"):  # own server in this process; DATABASE_URL alone suffices
         return int(benchmark.run(args))
     if args.benchmark == "filter":  # pure computation: no settings at all
         return int(benchmark.run(args))

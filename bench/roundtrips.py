@@ -25,7 +25,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -205,10 +205,9 @@ def _sqlalchemy_pre_ping() -> None:
     vars(database)["_ping_with_the_begin"] = lambda engine: None
 
 
-def run(args: argparse.Namespace) -> int:
-    """``python -m bench roundtrips``: print the JSON document (``--pre-ping``: the engine's old ping)."""
-    if args.pre_ping:
-        _sqlalchemy_pre_ping()
+def run_probe(probe_fn: Callable[[str, str, Path], Coroutine[Any, Any, Any]]) -> Any:
+    """``probe_fn(database_url, redis_url, media_dir)`` on uvloop, with the embedded PostgreSQL and Redis in a
+    temporary directory (or ``DATABASE_URL``/``REDIS_URL``), migrated first; its result."""
     from delete_api import migrate
     from delete_api.embedded.postgres import EmbeddedPostgres
     from delete_api.embedded.redis import EmbeddedRedis
@@ -232,12 +231,19 @@ def run(args: argparse.Namespace) -> int:
             migrate.upgrade(database_url)
             import uvloop
 
-            results = uvloop.run(probe(database_url, redis_url, Path(root) / "media"))
+            return uvloop.run(probe_fn(database_url, redis_url, Path(root) / "media"))
         finally:
             if redis is not None:
                 redis.stop()
             if pg is not None:
                 pg.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    """``python -m bench roundtrips``: print the JSON document (``--pre-ping``: the engine's old ping)."""
+    if args.pre_ping:
+        _sqlalchemy_pre_ping()
+    results = run_probe(probe)
     json.dump(results, sys.stdout, indent=1)
     print()
     return 0

@@ -65,20 +65,17 @@ async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> LockedUser
     return LockedUser(*rows[0][:]) if rows else None
 
 
-# The liker's row lock, then the target's and the pair's advisory locks, then the clock, in one round trip and in
-# the lock order: the row is locked in a materialised CTE, and the advisory locks are taken in a subquery that
-# reads that CTE, so they run once the row is locked (and not at all when there is no such liker); OFFSET 0
-# keeps PostgreSQL from merging the subquery, so the clock is read after both are held
-_LOCK_LIKE = RawStatement("""
-WITH liker AS MATERIALIZED (
-  SELECT status, suspended_until, last_pass_undo_at, birthdate FROM users WHERE id = :liker FOR NO KEY UPDATE
-)
-SELECT liker.status, liker.suspended_until, liker.last_pass_undo_at, liker.birthdate,
-  (SELECT clock_timestamp()
-   FROM (SELECT pg_advisory_xact_lock_shared(:user_key), pg_advisory_xact_lock(:pair_key) FROM liker OFFSET 0)
-   AS held) AS now
-FROM liker
-""")  # every like: past SQLAlchemy's per-statement path
+# The liker's row lock (``_LOCK_USER_ROW``), then the target's and the pair's advisory locks, then the clock, in one
+# round trip and in the lock order: the row is locked in a materialised CTE, and the advisory locks are taken in a
+# subquery that reads that CTE, so they run once the row is locked (and not at all when there is no such liker);
+# its OFFSET keeps PostgreSQL from merging the subquery, so the clock is read after both are held
+_LIKER = _LOCK_USER_ROW.cte("liker").prefix_with("MATERIALIZED")
+_HELD = (select(func.pg_advisory_xact_lock_shared(bindparam("user_key", type_=BigInteger)),
+                func.pg_advisory_xact_lock(bindparam("pair_key", type_=BigInteger)))
+         .select_from(_LIKER).offset(0).subquery("held"))
+_LOCK_LIKE = RawStatement.of(  # every like: past SQLAlchemy's per-statement path
+    select(*_LIKER.c, select(func.clock_timestamp()).select_from(_HELD).scalar_subquery().label("now"))
+    .select_from(_LIKER))
 
 
 async def lock_like(session: AsyncSession, liker_id: uuid.UUID,
@@ -86,12 +83,12 @@ async def lock_like(session: AsyncSession, liker_id: uuid.UUID,
     """Lock the liker's row (as ``lock_user_row``), hold off the target's deletion and serialise the pair, in one
     round trip: the liker's row and the clock once every lock is held; None when there is no such liker (then
     no advisory lock was taken)."""
-    rows = await _LOCK_LIKE.fetch(session, {"liker": liker_id, "user_key": user_lock_key(target_id),
+    rows = await _LOCK_LIKE.fetch(session, {"user": liker_id, "user_key": user_lock_key(target_id),
                                             "pair_key": pair_lock_key(liker_id, target_id)})
     if not rows:
         return None
     row = rows[0]
-    return LockedUser(row[0], row[1], row[2], row[3]), row[4]
+    return LockedUser(*row[:4]), row[4]
 
 
 _ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))

@@ -35,7 +35,7 @@ async def test_the_row_lock_comes_before_the_advisory_locks_and_all_in_one_round
         session = AsyncSession(bind=liking)
         with statements_on(engine, await connection_of(session)) as sent:
             locking = asyncio.create_task(locks.lock_like(session, liker.id, target.id))
-            await until_waiting_for_a_lock(engine, "\nWITH liker AS MATERIALIZED")
+            await until_waiting_for_a_lock(engine, "WITH liker AS MATERIALIZED")
             held_while_waiting = await _advisory_locks_of(engine, pid)
             await holder.rollback()
             locked = await asyncio.wait_for(locking, 5)

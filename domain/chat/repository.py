@@ -12,8 +12,8 @@ from sqlalchemy import Integer, Select, Text, Uuid, and_, bindparam, exists, fun
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import Block, Match, MatchRead, Message, table
-from domain.raw_statements import RawStatement
+from domain.models import Block, Match, Message, table
+from domain.raw_statements import Fetch, RawStatement
 
 Lock = Literal["update", "share"] | None
 
@@ -50,8 +50,8 @@ class StoredMessage:
 # parameters, its bulk path), which these plain rows do not need. A writing statement's parameters are named
 # unlike any column ("p_..."): INSERT and UPDATE take a parameter named like a column of their table as a
 # value for that column.
-_matches, _messages, _blocks, _reads = table(Match), table(Message), table(Block), table(MatchRead)
-_match, _message, _block, _read = _matches.c, _messages.c, _blocks.c, _reads.c
+_matches, _messages, _blocks = table(Match), table(Message), table(Block)
+_match, _message, _block = _matches.c, _messages.c, _blocks.c
 _MESSAGE_COLUMNS = (_message.id, _message.match_id, _message.sender_id, _message.body, _message.client_msg_id,
                     _message.created_at, _message.safety)
 _MATCH_ID, _USER_ID = bindparam("match_id", type_=Uuid), bindparam("user_id", type_=Uuid)
@@ -101,15 +101,6 @@ _HISTORY_BEFORE = _HISTORY.where(
     _message.created_at <= bindparam("before_at"),
     tuple_(_message.created_at, _message.id) < tuple_(bindparam("before_at"), bindparam("before_id")),
 ).order_by(*_HISTORY_ORDER).limit(bindparam("limit", type_=Integer))
-_NEW_READ = insert(_reads).values(match_id=bindparam("p_match"), user_id=bindparam("p_user"),
-                                  up_to_message_id=bindparam("p_message"), up_to_at=bindparam("p_at"))
-_ADVANCE_READ = _NEW_READ.on_conflict_do_update(
-    index_elements=[_read.match_id, _read.user_id],
-    set_={"up_to_message_id": _NEW_READ.excluded.up_to_message_id, "up_to_at": _NEW_READ.excluded.up_to_at,
-          "updated_at": func.now()},
-    where=tuple_(_read.up_to_at, _read.up_to_message_id)
-    < tuple_(_NEW_READ.excluded.up_to_at, _NEW_READ.excluded.up_to_message_id),
-).returning(_read.user_id)
 
 
 # The statements of sending and reading run past SQLAlchemy's per-statement path (domain/raw_statements.py).
@@ -118,7 +109,6 @@ _OWN_MESSAGE_RAW = RawStatement.of(_OWN_MESSAGE)
 _SENDERS_MATCH_RAW = RawStatement.of(_SENDERS_MATCH)
 _WITH_MESSAGE_RAW = {lock: RawStatement.of(statement) for lock, statement in _WITH_MESSAGE_LOCKED.items()}
 _INSERT_MESSAGE_RAW = RawStatement.of(_INSERT_MESSAGE)
-_ADVANCE_READ_RAW = RawStatement.of(_ADVANCE_READ)
 
 
 def _first(rows: Sequence[Any]) -> Any | None:
@@ -166,6 +156,12 @@ async def senders_match(session: AsyncSession, match_id: uuid.UUID, sender_id: u
     return await _match_and_message(session, _SENDERS_MATCH_RAW, params)
 
 
+async def member_match_alone(fetch: Fetch, match_id: uuid.UUID, user_id: uuid.UUID) -> MatchRow | None:
+    """``member_match`` without a lock, run alone by ``fetch`` (``ReadSessions.fetch_alone``): no session around it."""
+    row = _first(await fetch(_MEMBER_MATCH_RAW[None], {"match_id": match_id, "user_id": user_id}))
+    return None if row is None else _match_row(row)
+
+
 async def member_match_with_message(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID,
                                     message_id: uuid.UUID, *,
                                     lock: Lock = None) -> tuple[MatchRow, StoredMessage | None] | None:
@@ -206,10 +202,3 @@ async def history(session: AsyncSession, match_id: uuid.UUID, before: StoredMess
         result = await session.execute(_HISTORY_BEFORE, {"match_id": match_id, "limit": limit,
                                                           "before_at": before.created_at, "before_id": before.id})
     return [_stored_message(row) for row in result.all()]
-
-
-async def advance_read(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID,
-                       message: StoredMessage) -> bool:
-    """Move the member's read position to ``message`` if that is later than the stored one; True if it moved."""
-    params = {"p_match": match_id, "p_user": user_id, "p_message": message.id, "p_at": message.created_at}
-    return bool(await _ADVANCE_READ_RAW.fetch(session, params))

@@ -19,11 +19,12 @@ from domain.chat import rules
 from domain.chat.repository import Lock, MatchRow, StoredMessage
 from domain.errors import NotFound
 from domain.events.log import EventLog
+from domain.raw_statements import Fetch
 from domain.safety import screen, shielding
 from domain.safety.patterns import WordList
 from domain.social import matches
 from domain.wire.enums import SafetyFlag
-from domain.wire.events import MessageCreated, MessageRead, Typing
+from domain.wire.events import MessageCreated, Typing
 from domain.wire.objects import Message
 from domain.wire.replies import Empty, HistoryReply, SendReply
 from domain.wire.scalars import rfc3339
@@ -150,28 +151,20 @@ async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID
             "next_before": str(page[-1].id) if more else None}
 
 
-async def mark_read(session: AsyncSession, events: EventLog, reader_id: uuid.UUID, match_id: uuid.UUID,
-                    up_to: uuid.UUID) -> Empty:
-    """Move the reader's position forward to ``up_to`` and tell both members' devices (nothing if not forward)."""
-    match, message = await _open_match_and_message(session, reader_id, match_id, up_to, "share")
-    if message is None:
-        raise NotFound("no such message in this match")
-    if await repo.advance_read(session, match_id, reader_id, message):
-        data: MessageRead = {"match_id": str(match_id), "reader_id": str(reader_id), "up_to": str(message.id)}
-        await events.append_many(session, [(member, "message.read", data) for member in (match.user_a, match.user_b)])
-    return {}
-
-
 class TypingGate(Protocol):
     """Admits at most one typing event per user and match per interval (``infra.typing_throttle``)."""
 
     async def admit(self, user_id: uuid.UUID, match_id: uuid.UUID) -> bool: ...
 
 
-async def typing(session: AsyncSession, events: EventLog, throttle: TypingGate, user_id: uuid.UUID,
+async def typing(fetch: Fetch, events: EventLog, throttle: TypingGate, user_id: uuid.UUID,
                  match_id: uuid.UUID) -> Empty:
-    """Tell the other member (only) that ``user_id`` is typing; extras within the interval are dropped."""
-    _, other = await _open_match(session, user_id, match_id, None)
+    """Tell the other member (only) that ``user_id`` is typing; extras within the interval are dropped. ``fetch``
+    runs the membership check alone (``ReadSessions.fetch_alone``): one statement, no session around it."""
+    match = await repo.member_match_alone(fetch, match_id, user_id)
+    if match is None:
+        raise NotFound("no such match")
+    other = _ensure_open(user_id, match)
     if await throttle.admit(user_id, match_id):
         typing_data: Typing = {"match_id": str(match_id), "user_id": str(user_id)}
         await events.ephemeral([other], "typing", typing_data)

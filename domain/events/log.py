@@ -70,6 +70,11 @@ class EventLog:
         after_commit(session, publish)
         return seqs
 
+    async def publish_appended(self, events: Sequence[tuple[uuid.UUID, str, str, int]]) -> None:
+        """Publish events a committed statement appended (``(user, type, payload JSON, seq)``): a server-side
+        function that stored them in its own transaction, as ``delete_send_message`` does."""
+        await self.publisher.publish_many([self._durable(u, t, data_json, seq) for u, t, data_json, seq in events])
+
     def _durable(self, user_id: uuid.UUID, event_type: str, data_json: str, seq: int) -> tuple[str, bytes]:
         """The hub message of a stored event and the channel it goes to."""
         return self.channel(user_id), wire.durable(seq, wire.frame_from_json(event_type, data_json, seq))

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from domain.chat import rules
 from domain.chat import service as chat
+from domain.chat.one_call import mark_read_alone, send_alone
 from domain.models.chat import MAX_BODY_CHARS, MAX_CLIENT_MSG_ID_CHARS
 from domain.wire import replies as r
 from realtime.context import CommandContext
@@ -41,9 +42,14 @@ class TypingIn(CommandInput):
 @REGISTRY.command("messages.send", SendIn, reply=r.SendReply,
                   summary="Send a message in a match; retrying with the same client_msg_id returns the same message.")
 async def send(ctx: CommandContext, data: SendIn) -> r.SendReply:
+    deps, sender = ctx.deps, ctx.principal.user_id
+    words = deps.content_filter.words
+    # one round trip for a plain message into an open match; the rest (flagged, archived) in a transaction
+    sent = await send_alone(ctx.fetch_alone, deps.events, sender, data.match_id, data.body, data.client_msg_id, words)
+    if sent is not None:
+        return sent
     async with ctx.transaction() as session:
-        return await chat.send(session, ctx.deps.events, ctx.principal.user_id, data.match_id,
-                               data.body, data.client_msg_id, ctx.deps.content_filter.words)
+        return await chat.send(session, deps.events, sender, data.match_id, data.body, data.client_msg_id, words)
 
 
 @REGISTRY.command("messages.history", HistoryIn, reply=r.HistoryReply,
@@ -56,15 +62,11 @@ async def history(ctx: CommandContext, data: HistoryIn) -> r.HistoryReply:
 @REGISTRY.command("messages.read", ReadIn, reply=r.Empty,
                   summary="Mark a match's messages read up to one; both members' devices get message.read.")
 async def read(ctx: CommandContext, data: ReadIn) -> r.Empty:
-    async with ctx.transaction() as session:
-        return await chat.mark_read(session, ctx.deps.events, ctx.principal.user_id,
-                                    data.match_id, data.up_to)
+    return await mark_read_alone(ctx.fetch_alone, ctx.deps.events, ctx.principal.user_id, data.match_id, data.up_to)
 
 
 @REGISTRY.command("typing", TypingIn, reply=r.Empty,
                   summary="Tell the other member you are typing (ephemeral; at most one event per 2 s).")
 async def typing(ctx: CommandContext, data: TypingIn) -> r.Empty:
     deps = ctx.deps
-    async with ctx.primary_read() as session:  # the membership check reads; nothing is written
-        return await chat.typing(session, deps.events, deps.typing,
-                                 ctx.principal.user_id, data.match_id)
+    return await chat.typing(ctx.fetch_alone, deps.events, deps.typing, ctx.principal.user_id, data.match_id)

@@ -132,8 +132,8 @@ async def test_five_concurrent_sends_store_one_message(engine: AsyncEngine, conn
 async def test_a_retry_stored_while_a_send_waits_for_the_match_is_returned_not_stored_again(
         engine: AsyncEngine, connect: Connect) -> None:
     """Another device's send with the same client_msg_id holds the match's lock and has stored the message
-    when this send arrives: once it commits, this send answers with that message (the read of the retry
-    that came with the lock did not see it; the insert finds the key taken and reads it again)."""
+    when this send arrives: once it commits, this send answers with that message (``delete_send_message``
+    reads the retry's key with a snapshot taken after the lock, so it sees it and stores nothing)."""
     pair = await make_pair(engine)
     sender = await connect(pair.a)
     async with engine.connect() as other_device:
@@ -142,7 +142,7 @@ async def test_a_retry_stored_while_a_send_waits_for_the_match_is_returned_not_s
         await other_device.execute(insert(Message).values(
             id=stored_id, match_id=pair.match_id, sender_id=pair.a.id, body="same", client_msg_id="dup"))
         sending = asyncio.create_task(sender.call("messages.send", send_data(pair.mid, "same", "dup")))
-        await until_waiting_for_a_lock(engine, "SELECT matches.id")
+        await until_waiting_for_a_lock(engine, "SELECT * FROM delete_send_message")
         await other_device.commit()
     reply = await asyncio.wait_for(sending, 10)
     assert reply["message"]["id"] == str(stored_id) and reply["message"]["body"] == "same"

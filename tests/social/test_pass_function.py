@@ -6,10 +6,8 @@ seen: the pass is refused, never both standing. A kept connection found gone cos
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -24,25 +22,15 @@ from domain.social import pass_function, passes
 from tests.social.support import scalar
 from tests.support.factory import make_person
 from tests.support.locks import until_waiting_for_a_lock
+from tests.support.migrations import migrations_naming
 from tests.support.statements import round_trips
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
 BACKEND = RawStatement("SELECT pg_backend_pid() AS pid")
 
 
 def _migration_definitions() -> list[str]:
     """Every ``DEFINITION`` of the pass function the migrations hold, oldest first."""
-    found = []
-    for path in sorted(MIGRATIONS.glob("*.py")):
-        if pass_function.NAME not in path.read_text():
-            continue
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        if hasattr(module, "DEFINITION"):
-            found.append(module.DEFINITION)
-    return found
+    return [module.DEFINITION for module in migrations_naming(pass_function.NAME) if hasattr(module, "DEFINITION")]
 
 
 def test_the_newest_migration_creates_the_function_the_code_builds() -> None:

@@ -1,11 +1,21 @@
-"""uvicorn's websockets-sansio protocol, without the handshake kept for the socket's life.
+"""uvicorn's websockets-sansio protocol, lighter for a server holding many idle sockets.
 
-uvicorn keeps the upgrade request and the 101 response it sent (``self.request``, ``self.response``) on
-the protocol object until the socket closes, though it reads them only while it answers the handshake.
-The protocol calls ``start_keepalive`` once, right after it has sent the 101 response; from then on both
-are dropped. The response and its header map go with it; the request stays alive anyway (websockets'
-parser generator holds it in a local). Measured with 10,000 idle sockets on one node: 28.3 -> 26.8 KB of
-RSS per socket, and ~6 % fewer objects for every full garbage collection to walk (docs/load.md).
+Two changes, both measured (docs/load.md):
+
+- **No kept handshake.** uvicorn keeps the upgrade request and the 101 response it sent (``self.request``,
+  ``self.response``) on the protocol object until the socket closes, though it reads them only while it
+  answers the handshake. The protocol calls ``start_keepalive`` once, right after it has sent the 101 response;
+  from then on both are dropped. The response and its header map go with it; the request stays alive anyway
+  (websockets' parser generator holds it in a local). Measured with 10,000 idle sockets on one node: 28.3 ->
+  26.8 KB of RSS per socket, and ~6 % fewer objects for every full garbage collection to walk.
+- **No keepalive ping to a peer that spoke within the interval.** uvicorn pings every ``ping_interval`` after
+  the last pong and drops a peer that does not answer within ``ping_timeout``. A peer that sent anything
+  since (a frame, its own ping, a pong) is alive, so the ping waits until the peer has been quiet for the
+  interval: a client that pings more often than the server would (``websockets`` pings every 20 s by
+  default; the server's interval is ``heartbeat_s``, 25 s) costs no ping, no pong and no pong deadline. The
+  bound of CONTRACT section 2 holds: a peer that dies sent its last bytes at some moment ``d``; the ping goes
+  out once it has been quiet for at most the interval, so by ``d + interval``, and the peer is dropped by
+  ``d + interval + timeout``, that is 2 x ``heartbeat_s`` (``tests/realtime/test_keepalive.py``).
 """
 
 from __future__ import annotations
@@ -14,12 +24,30 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+EARLY_S = 0.01  # a timer may fire this much before its time (the loop's clock has millisecond steps)
+
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """The protocol of ``--ws websockets-sansio`` that forgets the handshake once it is answered."""
+    """The protocol of ``--ws websockets-sansio`` that forgets the handshake and pings only quiet peers."""
+
+    heard_at = 0.0  # the loop's time when the peer last sent anything
 
     def start_keepalive(self) -> None:
         super().start_keepalive()
         forget: Any = None  # the attributes are typed as always set; nothing reads them after this point
         self.request = forget
         self.response = forget
+
+    def data_received(self, data: bytes) -> None:
+        self.heard_at = self.loop.time()
+        super().data_received(data)
+
+    def send_keepalive_ping(self) -> None:
+        """Ping the peer if it has been quiet for the interval; else look again when it will have been."""
+        assert self.ping_interval is not None  # the timer runs only with an interval
+        due = self.ping_interval - self.last_ping_rtt  # uvicorn's own delay between a pong and the next ping
+        quiet = self.loop.time() - self.heard_at
+        if quiet < due - EARLY_S and not self.close_sent:
+            self.ping_timer = self.loop.call_later(due - quiet, self.send_keepalive_ping)
+            return
+        super().send_keepalive_ping()

@@ -55,7 +55,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("METRICS_PORT", "(off; 9100 in the embedded default)", "Port of the Prometheus metrics listener "
              "(`GET /metrics`, bound to HOST like the app); unset: off, except in the embedded default. See "
              "[Operating Delete](#operating-delete)."),
-    Variable("HEARTBEAT_S", "25", "Seconds between server pings on sockets; a dead peer is dropped within twice that."),
+    Variable("HEARTBEAT_S", "25", "Seconds a socket may be quiet before the server pings it; a dead peer is dropped "
+             "within twice that."),
     Variable("HEADER_TIMEOUT_S", "10", "Seconds a connection has to send a request's complete headers (from "
              "connecting, or from the next request's first byte on a keep-alive connection); then 408 and closed."),
     Variable("LOGIN_MAX_FAILURES", "5", "Failed logins on one account from one client address within "

@@ -62,7 +62,7 @@ async def send_alone(fetch: Fetch, events: EventLog, sender_id: uuid.UUID, match
     draft = StoredMessage(uuid.uuid4(), match_id, sender_id, body, client_msg_id, datetime.now(UTC), [])
     head, tail = _payload_around_time(draft)
     [row] = await fetch(SEND_CALL, {"sender": sender_id, "match": match_id, "id": draft.id, "body": body,
-                                             "client_msg_id": client_msg_id, "head": head, "tail": tail})
+                                    "client_msg_id": client_msg_id, "head": head, "tail": tail})
     if row.outcome == "not_found":
         raise NotFound("no such match")
     if row.outcome == "stored":  # a retry: the stored message as it was, no second event

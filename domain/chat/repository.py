@@ -6,16 +6,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Integer, Select, Text, Uuid, and_, bindparam, exists, func, or_, select, true, tuple_, update
+from sqlalchemy import Integer, Text, Uuid, and_, bindparam, exists, func, or_, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Block, Match, Message, table
 from domain.raw_statements import Fetch, RawStatement
-
-Lock = Literal["update", "share"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +57,6 @@ _BLOCKED = exists().where(or_(and_(_block.blocker_id == _match.user_a, _block.bl
                               and_(_block.blocker_id == _match.user_b, _block.blocked_id == _match.user_a)))
 _MEMBER_MATCH = select(_match.id, _match.user_a, _match.user_b, _match.state, _BLOCKED, _match.matched_at).where(
     _match.id == _MATCH_ID, or_(_match.user_a == _USER_ID, _match.user_b == _USER_ID))
-_MEMBER_MATCH_LOCKED: dict[Lock, Select[Any]] = {
-    None: _MEMBER_MATCH,
-    "update": _MEMBER_MATCH.with_for_update(key_share=True),
-    "share": _MEMBER_MATCH.with_for_update(read=True),
-}
 _OWN_MESSAGE = select(*_MESSAGE_COLUMNS).where(_message.sender_id == bindparam("sender_id"),
                                                _message.client_msg_id == bindparam("client_msg_id"))
 # A send's match, locked, and the message the sender already stored under the key (a retry's), in one round
@@ -72,16 +65,11 @@ _OWN_MESSAGE = select(*_MESSAGE_COLUMNS).where(_message.sender_id == bindparam("
 _OWN_LATERAL = _OWN_MESSAGE.lateral("own")
 _SENDERS_MATCH = (_MEMBER_MATCH.add_columns(*_OWN_LATERAL.c).outerjoin(_OWN_LATERAL, true())
                   .with_for_update(key_share=True, of=_matches))
-# The member's match (locked as asked) and one of its messages, in one round trip: a read receipt's target and
-# a history page's cursor. The message was seen by the client, so it committed before this statement began
+# The member's match and one of its messages, in one round trip: a history page's cursor. The message was seen
+# by the client, so it committed before this statement began
 _IN_MATCH_LATERAL = select(*_MESSAGE_COLUMNS).where(_message.id == bindparam("message_id"),
                                                     _message.match_id == _match.id).lateral("message")
 _WITH_MESSAGE = _MEMBER_MATCH.add_columns(*_IN_MATCH_LATERAL.c).outerjoin(_IN_MATCH_LATERAL, true())
-_WITH_MESSAGE_LOCKED: dict[Lock, Select[Any]] = {
-    None: _WITH_MESSAGE,
-    "update": _WITH_MESSAGE.with_for_update(key_share=True, of=_matches),
-    "share": _WITH_MESSAGE.with_for_update(read=True, of=_matches),
-}
 _STORED = (insert(_messages)
            .values(id=bindparam("p_id"), match_id=bindparam("p_match"), sender_id=bindparam("p_sender"),
                    body=bindparam("p_body"), client_msg_id=bindparam("p_client_msg_id"),
@@ -104,10 +92,10 @@ _HISTORY_BEFORE = _HISTORY.where(
 
 
 # The statements of sending and reading run past SQLAlchemy's per-statement path (domain/raw_statements.py).
-_MEMBER_MATCH_RAW = {lock: RawStatement.of(statement) for lock, statement in _MEMBER_MATCH_LOCKED.items()}
+_MEMBER_MATCH_RAW = RawStatement.of(_MEMBER_MATCH)
 _OWN_MESSAGE_RAW = RawStatement.of(_OWN_MESSAGE)
 _SENDERS_MATCH_RAW = RawStatement.of(_SENDERS_MATCH)
-_WITH_MESSAGE_RAW = {lock: RawStatement.of(statement) for lock, statement in _WITH_MESSAGE_LOCKED.items()}
+_WITH_MESSAGE_RAW = RawStatement.of(_WITH_MESSAGE)
 _INSERT_MESSAGE_RAW = RawStatement.of(_INSERT_MESSAGE)
 
 
@@ -132,43 +120,36 @@ async def _match_and_message(session: AsyncSession, statement: RawStatement,
     return _match_row(row), None if row[6] is None else _stored_message(row[6:])
 
 
-async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID, *,
-                       lock: Lock = None) -> MatchRow | None:
-    """The match if ``user_id`` is one of its two members, else None.
-
-    ``lock="update"`` (FOR NO KEY UPDATE) serialises senders of one match and holds off state changes
-    until commit; ``lock="share"`` (FOR SHARE) only holds off state changes.
-
-    Whether a member blocked the other comes in the same round trip. A block that commits while this
-    waits for the row lock may not be seen by that part (it reads the statement's snapshot), but a block
-    always ends an open match by updating this row, so the row returned then is no longer open.
-    """
-    params = {"match_id": match_id, "user_id": user_id}
-    row = _first(await _MEMBER_MATCH_RAW[lock].fetch(session, params))
+async def member_match(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID) -> MatchRow | None:
+    """The match if ``user_id`` is one of its two members, else None; whether a member blocked the other comes
+    in the same round trip."""
+    row = _first(await _MEMBER_MATCH_RAW.fetch(session, {"match_id": match_id, "user_id": user_id}))
     return None if row is None else _match_row(row)
 
 
 async def senders_match(session: AsyncSession, match_id: uuid.UUID, sender_id: uuid.UUID,
                         client_msg_id: str) -> tuple[MatchRow, StoredMessage | None] | None:
-    """``member_match`` locked for a send (``lock="update"``) and ``own_message``, in one round trip; None if the
-    sender is not a member. The message may be missing when a retry committed while this waited for the lock."""
+    """``member_match`` locked for a send (FOR NO KEY UPDATE: senders of one match are serialised, state changes
+    held off until commit) and ``own_message``, in one round trip; None if the sender is not a member. The
+    message may be missing when a retry committed while this waited for the lock. A block that commits while
+    this waits may not be seen by the block part (the statement's snapshot), but a block always ends an open
+    match by updating this row, so the row returned then is no longer open."""
     params = {"match_id": match_id, "user_id": sender_id, "sender_id": sender_id, "client_msg_id": client_msg_id}
     return await _match_and_message(session, _SENDERS_MATCH_RAW, params)
 
 
 async def member_match_alone(fetch: Fetch, match_id: uuid.UUID, user_id: uuid.UUID) -> MatchRow | None:
-    """``member_match`` without a lock, run alone by ``fetch`` (``ReadSessions.fetch_alone``): no session around it."""
-    row = _first(await fetch(_MEMBER_MATCH_RAW[None], {"match_id": match_id, "user_id": user_id}))
+    """``member_match`` run alone by ``fetch`` (``ReadSessions.fetch_alone``): no session around it."""
+    row = _first(await fetch(_MEMBER_MATCH_RAW, {"match_id": match_id, "user_id": user_id}))
     return None if row is None else _match_row(row)
 
 
 async def member_match_with_message(session: AsyncSession, match_id: uuid.UUID, user_id: uuid.UUID,
-                                    message_id: uuid.UUID, *,
-                                    lock: Lock = None) -> tuple[MatchRow, StoredMessage | None] | None:
+                                    message_id: uuid.UUID) -> tuple[MatchRow, StoredMessage | None] | None:
     """``member_match`` and the match's message ``message_id`` (None: no such message in it), one round trip;
     None if ``user_id`` is not a member."""
     params = {"match_id": match_id, "user_id": user_id, "message_id": message_id}
-    return await _match_and_message(session, _WITH_MESSAGE_RAW[lock], params)
+    return await _match_and_message(session, _WITH_MESSAGE_RAW, params)
 
 
 async def own_message(session: AsyncSession, sender_id: uuid.UUID, client_msg_id: str) -> StoredMessage | None:

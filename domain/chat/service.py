@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.chat import repository as repo
 from domain.chat import rules
-from domain.chat.repository import Lock, MatchRow, StoredMessage
+from domain.chat.repository import MatchRow, StoredMessage
 from domain.errors import NotFound
 from domain.events.log import EventLog
 from domain.raw_statements import Fetch
@@ -46,8 +46,8 @@ def message_view(message: StoredMessage) -> Message:
     }
 
 
-async def _member_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID, lock: Lock) -> MatchRow:
-    match = await repo.member_match(session, match_id, user_id, lock=lock)
+async def _member_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID) -> MatchRow:
+    match = await repo.member_match(session, match_id, user_id)
     if match is None:
         raise NotFound("no such match")
     return match
@@ -59,16 +59,15 @@ def _ensure_open(user_id: uuid.UUID, match: MatchRow) -> uuid.UUID:
     return rules.partner(match.user_a, match.user_b, user_id)
 
 
-async def _open_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID,
-                      lock: Lock) -> tuple[MatchRow, uuid.UUID]:
-    match = await _member_match(session, user_id, match_id, lock)
+async def _open_match(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID) -> tuple[MatchRow, uuid.UUID]:
+    match = await _member_match(session, user_id, match_id)
     return match, _ensure_open(user_id, match)
 
 
 async def _open_match_and_message(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID,
-                                  message_id: uuid.UUID, lock: Lock) -> tuple[MatchRow, StoredMessage | None]:
+                                  message_id: uuid.UUID) -> tuple[MatchRow, StoredMessage | None]:
     """``_open_match`` and the match's message ``message_id`` (None if it has no such message), one round trip."""
-    found = await repo.member_match_with_message(session, match_id, user_id, message_id, lock=lock)
+    found = await repo.member_match_with_message(session, match_id, user_id, message_id)
     if found is None:
         raise NotFound("no such match")
     match, message = found
@@ -139,9 +138,9 @@ async def history(session: AsyncSession, user_id: uuid.UUID, match_id: uuid.UUID
     rules.check_limit(limit)
     cursor = None
     if before is None:
-        await _open_match(session, user_id, match_id, None)
+        await _open_match(session, user_id, match_id)
     else:
-        _, cursor = await _open_match_and_message(session, user_id, match_id, before, None)
+        _, cursor = await _open_match_and_message(session, user_id, match_id, before)
         if cursor is None:
             raise NotFound("no such message in this match")
     page = await repo.history(read or session, match_id, cursor, limit + 1)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.support.events import append, event_log
 from tests.support.server import RunningServer, run_server
 from tests.support.settings import make_settings
-from tests.support.socket import T, call, open_ws, recv_json
+from tests.support.socket import T, call, open_ws, raw_upgrade, recv_json
 from tests.support.users import signup
 
 
@@ -297,25 +294,11 @@ async def test_renewing_with_another_users_token_is_refused(short_server: Runnin
     await ws.close()
 
 
-def _raw_upgrade(port: int, token: str) -> socket.socket:
-    """Open a WebSocket with a raw TCP socket and then never answer pings (a dead peer)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n")
-                 .encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(4096)
-    assert head.startswith(b"HTTP/1.1 101"), head[:100]
-    return sock
-
-
 async def test_dead_peer_is_dropped_within_two_heartbeats(short_server: RunningServer) -> None:
     """A client that stops answering pings is disconnected within 2 x heartbeat_s."""
     body = await short_login(short_server)
     port = int(short_server.base_url.rsplit(":", 1)[1])
-    sock = await asyncio.to_thread(_raw_upgrade, port, body["access_token"])
+    sock = await asyncio.to_thread(raw_upgrade, port, body["access_token"])  # answers no ping
     started = time.monotonic()
 
     def wait_for_eof() -> float:

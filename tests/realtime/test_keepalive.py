@@ -5,7 +5,6 @@ peer that goes quiet is pinged and, if it never answers, dropped within 2 x hear
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import socket
 import struct
@@ -18,6 +17,7 @@ import pytest
 
 from tests.support.server import RunningServer, run_server
 from tests.support.settings import make_settings
+from tests.support.socket import raw_upgrade
 from tests.support.users import signup
 
 PING, PONG, CLOSE = 0x9, 0xA, 0x8
@@ -32,16 +32,7 @@ async def quick_server(database_url: str, redis_url: str, tmp_root: Path) -> Asy
 
 
 def _upgrade(srv: RunningServer, token: str) -> socket.socket:
-    port = int(srv.base_url.rsplit(":", 1)[1])
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n")
-                 .encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(4096)
-    assert head.startswith(b"HTTP/1.1 101"), head[:100]
+    sock = raw_upgrade(int(srv.base_url.rsplit(":", 1)[1]), token)
     sock.setblocking(False)
     return sock
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import socket
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -31,3 +34,18 @@ async def call(ws: ClientConnection, type_: str, data: dict[str, Any] | None = N
         frame = await recv_json(ws)
         if frame.get("type") == "reply" and frame.get("ref") == ref:
             return frame
+
+
+def raw_upgrade(port: int, token: str) -> socket.socket:
+    """A WebSocket opened over a plain TCP socket (blocking, 5-s timeout): the test sends and reads raw frames,
+    and answers no ping unless it does so itself."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n")
+                 .encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head[:100]
+    return sock

@@ -28,7 +28,7 @@ from domain.location.distance import display_distance, distance_km
 from domain.photos.storage import MediaStorage
 from domain.profiles.age import age_on
 from domain.profiles.rules import badges_in_quiz_order
-from domain.raw_statements import RawStatement
+from domain.raw_statements import Fetch, RawStatement
 from domain.wire.objects import Card
 
 
@@ -112,7 +112,17 @@ async def load_cards_for_pairs(session: AsyncSession, pairs: Sequence[Pair], sto
     """
     if not pairs:
         return {}
+    return _pair_cards(await _rows(session, [person for pair in pairs for person in pair]), pairs, storage, today)
+
+
+async def cards_for_pairs_alone(fetch: Fetch, pairs: Sequence[Pair], storage: MediaStorage) -> dict[Pair, Card]:
+    """``load_cards_for_pairs``'s cards from one statement run by ``fetch`` (alone, in autocommit: no session)."""
+    ids = list(dict.fromkeys(person for pair in pairs for person in pair))
+    return _pair_cards({row.id: row for row in await fetch(_CARDS_RAW, {"ids": ids})}, pairs, storage, None)
+
+
+def _pair_cards(rows: dict[uuid.UUID, Any], pairs: Sequence[Pair], storage: MediaStorage,
+                today: date | None) -> dict[Pair, Card]:
     today = today or datetime.now(UTC).date()
-    rows = await _rows(session, [person for pair in pairs for person in pair])
     return {(viewer, user): _card(rows[user], rows.get(viewer), storage, today, show_distance=True)
             for viewer, user in pairs if user in rows}

@@ -35,7 +35,7 @@ async def append(session: AsyncSession, user_id: uuid.UUID, event_type: str, pay
 
 # Several users' events in one round trip: each user's counter row is bumped once, in the order given
 # (callers pass ascending user ids, the lock order used everywhere), and each event stored with its seq.
-_APPEND_MANY = RawStatement(
+APPEND_MANY = RawStatement(
     "WITH next AS ("
     "INSERT INTO user_event_counters (user_id, last_seq) "
     "SELECT u, 1 FROM unnest(CAST(:user_ids AS uuid[])) WITH ORDINALITY AS t(u, n) ORDER BY n "
@@ -54,7 +54,7 @@ async def append_many(session: AsyncSession, events: Sequence[tuple[uuid.UUID, s
     users = [user_id for user_id, _, _ in events]
     if len(set(users)) != len(users):
         raise ValueError("append_many takes at most one event per user")
-    rows = await _APPEND_MANY.fetch(session, {
+    rows = await APPEND_MANY.fetch(session, {
         "user_ids": users, "types": [t for _, t, _ in events], "payloads": [p for _, _, p in events]})
     seqs = {row[0]: int(row[1]) for row in rows}
     return [seqs[user_id] for user_id in users]

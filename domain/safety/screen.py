@@ -39,6 +39,16 @@ def check(words: WordList, fields: Mapping[str, str | None]) -> list[Hit]:
     return hits
 
 
+def needs_screening(words: WordList, fields: Mapping[str, str | None]) -> bool:
+    """True if ``check`` has something to say about ``fields``: a ``flag`` to file or a ``block`` to refuse.
+    A command that writes in one call (no transaction to file a report in) leaves such text to its
+    transactional path."""
+    try:
+        return bool(check(words, fields))
+    except ContentBlocked:
+        return True
+
+
 def describe(hits: Sequence[Hit]) -> str:
     """The report's details: ``word filter: "pattern" in field; ...`` (patterns quoted as JSON strings)."""
     return f"{RULE}: " + "; ".join(f"{json.dumps(h.pattern.pattern, ensure_ascii=False)} in {h.field}" for h in hits)

@@ -58,7 +58,7 @@ _RECENT = (select(_like.created_at).where(_like.liker_id == _LIKER, _like.create
            .order_by(_like.created_at.desc()).limit(bindparam("recent_cap", type_=Integer)).subquery())
 # The target (``person_store.target_columns``) and the liker's counters, read once under the liker's row lock
 # and the pair's lock, in one round trip: no row when the target does not exist
-_TARGET_AND_COUNTS = RawStatement.of(target_columns(NOW).add_columns(
+TARGET_AND_COUNTS = RawStatement.of(target_columns(NOW).add_columns(
     func.coalesce(select(_daily.count).where(_daily.user_id == _LIKER, _daily.day == bindparam("day", type_=Date))
                   .scalar_subquery(), 0),
     _count_up_to("ever_cap", _like.liker_id == _LIKER),
@@ -72,7 +72,7 @@ async def target_and_counts(session: AsyncSession, liker_id: uuid.UUID, target_i
                             day: date, norm: str | None, since: datetime, *, ever_cap: int, same_cap: int,
                             recent_cap: int) -> tuple[Target, LikeCounts] | None:
     """The target as the liker relates to it and the liker's counters; None if there is no such user."""
-    rows = await _TARGET_AND_COUNTS.fetch(session, {
+    rows = await TARGET_AND_COUNTS.fetch(session, {
         "actor": liker_id, "target": target_id, "now": now, "day": day, "norm": norm, "since": since,
         "ever_cap": ever_cap, "same_cap": same_cap, "recent_cap": recent_cap})
     if not rows:
@@ -91,7 +91,7 @@ class StoredLike:
     passed_by_target: bool  # the target's pass on the liker is active
 
 
-_STORE_LIKE = RawStatement("""
+STORE_LIKE = RawStatement("""
 WITH stored AS (
   INSERT INTO likes (id, liker_id, likee_id, comment, comment_norm, created_at)
   VALUES (:id, :liker, :likee, :comment, :norm, :now)
@@ -117,7 +117,7 @@ async def store_like(session: AsyncSession, liker_id: uuid.UUID, likee_id: uuid.
     None if the pair already has a like (the unique key is the last guard; nothing is counted then).
     The reverse like is read in the same statement's snapshot, taken after the pair's lock was granted.
     """
-    rows = await _STORE_LIKE.fetch(session, {
+    rows = await STORE_LIKE.fetch(session, {
         "id": uuid.uuid4(), "liker": liker_id, "likee": likee_id, "comment": comment, "norm": comment_norm,
         "now": now, "day": day})
     if not rows:

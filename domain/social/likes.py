@@ -48,8 +48,7 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
     if locked is None:
         raise Unauthorized("this account cannot like anyone")
     liker, now = locked
-    if not rules.is_active(liker.status, liker.suspended_until, now):
-        raise Unauthorized("this account cannot like anyone")
+    check_liker(liker.status, liker.suspended_until, now)
 
     # the target and the liker's counters, read once under the locks (one round trip), checked in order
     norm = rules.normalise_comment(comment) if comment is not None else None
@@ -58,13 +57,7 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
                                                now - timedelta(seconds=rules.VELOCITY_WINDOW_S),
                                                ever_cap=rules.FIRST_LIKES_NEEDING_COMMENT,
                                                same_cap=rules.SAME_COMMENT_MAX, recent_cap=rules.VELOCITY_LIMIT)
-    counts = _check_target(found, now)  # 1. the target
-    # 2-5. the liker's counters
-    rules.check_daily(counts.today, now)
-    rules.check_comment(comment, counts.ever)
-    if norm is not None:
-        rules.check_spam(counts.same_comment)
-    rules.check_velocity(counts.recent, now)
+    check_rules(found, comment, now)
 
     stored = await like_store.store_like(session, liker_id, target_id, comment, norm, now, day)
     if stored is None:
@@ -85,6 +78,23 @@ async def like(session: AsyncSession, events: EventLog, storage: MediaStorage, l
         batch.add(target_id, "like.received", received)
     await batch.flush(session)
     return {"like_id": str(like_id), "match": match, "likes_left_today": rules.likes_left(today)}
+
+
+def check_liker(status: str, suspended_until: datetime | None, now: datetime) -> None:
+    """Only an active account likes (a suspension that is over counts as active)."""
+    if not rules.is_active(status, suspended_until, now):
+        raise Unauthorized("this account cannot like anyone")
+
+
+def check_rules(found: tuple[Target, LikeCounts] | None, comment: str | None, now: datetime) -> None:
+    """Rules 1-5 of the module, in order, on the target and the liker's counters read under the locks."""
+    counts = _check_target(found, now)  # 1. the target
+    # 2-5. the liker's counters
+    rules.check_daily(counts.today, now)
+    rules.check_comment(comment, counts.ever)
+    if comment is not None:
+        rules.check_spam(counts.same_comment)
+    rules.check_velocity(counts.recent, now)
 
 
 def _check_target(found: tuple[Target, LikeCounts] | None, now: datetime) -> LikeCounts:

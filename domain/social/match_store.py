@@ -60,7 +60,7 @@ _MATCH_COLUMNS = (_match.id, _match.user_a, _match.user_b, _match.state, _match.
                   _match.a_dating_confirmed_at, _match.b_dating_confirmed_at, _match.last_message_at)
 _LOW, _HIGH = bindparam("low", type_=Uuid), bindparam("high", type_=Uuid)
 _STATES: BindParameter[str] = bindparam("states", expanding=True)
-_INSERT_MATCH = (insert(_matches).values(id=bindparam("p_id", type_=Uuid), user_a=_LOW, user_b=_HIGH,
+INSERT_MATCH = (insert(_matches).values(id=bindparam("p_id", type_=Uuid), user_a=_LOW, user_b=_HIGH,
                                          state="active", matched_at=NOW, state_changed_at=NOW)
                  .on_conflict_do_nothing(index_elements=[_match.user_a, _match.user_b])
                  .returning(*_MATCH_COLUMNS))
@@ -143,7 +143,7 @@ class ListedMatch:
 async def insert_match(session: AsyncSession, a: uuid.UUID, b: uuid.UUID, now: datetime) -> MatchRow | None:
     """Create the pair's match; None if the pair already has one (one row per unordered pair)."""
     low, high = sorted((a, b))
-    row = (await session.execute(_INSERT_MATCH, {"p_id": uuid.uuid4(), "low": low, "high": high, "now": now})
+    row = (await session.execute(INSERT_MATCH, {"p_id": uuid.uuid4(), "low": low, "high": high, "now": now})
            ).one_or_none()
     return None if row is None else MatchRow(*row)
 

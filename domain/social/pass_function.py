@@ -16,12 +16,11 @@ statement then needs a migration that replaces the function with the new ``defin
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import Interval, bindparam, not_, select, true
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.models import Pass, table
+from domain.plpgsql import inline
 from domain.raw_statements import RawStatement
 from domain.social.person_store import CLOCK_NOW, target_columns
 from domain.social.store_common import ACTOR, TARGET
@@ -59,24 +58,9 @@ _ARGUMENTS = ("actor", "target", "p_lasts")  # the function's parameters, as the
 CALL = RawStatement(f"SELECT * FROM {NAME}(:actor, :target, :p_lasts)")  # noqa: S608 - a constant name
 
 
-def _literal(value: object) -> str:
-    if not isinstance(value, str):  # the statement's only written-in values are strings ('deleted')
-        raise TypeError(f"no SQL literal for {value!r}")
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _pass_sql() -> str:
     """The pass statement with the function's ``$1``-``$3`` and its written-in values as literals."""
-    statement = PASS_IF_ALLOWED
-    if tuple(statement.names[:len(_ARGUMENTS)]) != _ARGUMENTS:
-        raise AssertionError(f"the pass statement's parameters changed: {statement.names}")
-
-    def swap(match: re.Match[str]) -> str:
-        name = statement.names[int(match.group(1)) - 1]
-        return match.group(0) if name in _ARGUMENTS else _literal(statement.defaults[name])
-
-    sql = re.sub(r"\$(\d+)(?!\d)", swap, statement.sql)
-    return "\n".join(line.rstrip() for line in sql.splitlines())  # the migration's copy has no trailing blanks
+    return inline(PASS_IF_ALLOWED, {name: f"${n}" for n, name in enumerate(_ARGUMENTS, start=1)})
 
 
 def function_body() -> str:

@@ -145,9 +145,14 @@ def clean_comment(comment: str | None) -> str | None:
     return comment
 
 
+def comment_fits(comment: str | None) -> bool:
+    """A comment of 10-500 characters."""
+    return comment is not None and COMMENT_MIN_CHARS <= len(comment) <= COMMENT_MAX_CHARS
+
+
 def check_comment(comment: str | None, likes_ever: int) -> None:
     """A user's first five likes ever need a 10-500 character comment; a later comment, if any, is 10-500 too."""
-    fits = comment is not None and COMMENT_MIN_CHARS <= len(comment) <= COMMENT_MAX_CHARS
+    fits = comment_fits(comment)
     if likes_ever < FIRST_LIKES_NEEDING_COMMENT and not fits:
         raise CommentRequired(
             f"your first {FIRST_LIKES_NEEDING_COMMENT} likes need a comment of {COMMENT_MIN_CHARS} to "

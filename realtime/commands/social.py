@@ -11,6 +11,7 @@ from domain.accounts import deletion
 from domain.models.moderation import MAX_DETAILS_CHARS
 from domain.safety.screen import screen
 from domain.social import blocks, likes, matches, passes, reports, rules
+from domain.social.like_alone import like_alone
 from domain.transaction import after_commit
 from domain.wire import replies as r
 from domain.wire.enums import MatchState, ReportReason, UnmatchReason
@@ -52,9 +53,14 @@ class ReportIn(CommandInput):
 
 @REGISTRY.command("like", LikeIn, summary="Like someone; a like back makes a match.", reply=r.LikeReply)
 async def like(ctx: CommandContext, data: LikeIn) -> r.LikeReply:
-    deps = ctx.deps
+    deps, words = ctx.deps, ctx.deps.content_filter.words
+    # two round trips (the cards, then one call that is its own transaction); a flagged comment in a transaction
+    liked = await like_alone(ctx.fetch_alone, deps.events, deps.storage, words, ctx.principal.user_id,
+                             data.user_id, data.comment)
+    if liked is not None:
+        return liked
     async with ctx.transaction() as session:
-        await screen(session, deps.events, deps.content_filter.words, ctx.principal.user_id, {"comment": data.comment})
+        await screen(session, deps.events, words, ctx.principal.user_id, {"comment": data.comment})
         return await likes.like(session, deps.events, deps.storage, ctx.principal.user_id, data.user_id,
                                 data.comment)
 

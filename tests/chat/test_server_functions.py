@@ -6,11 +6,8 @@ is what the event log replays."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -22,8 +19,6 @@ from domain.chat import server_functions
 from domain.chat.one_call import mark_read_alone, send_alone
 from domain.errors import Conflict, NotFound
 from domain.events.log import EventLog
-from domain.raw_statements import RawStatement
-from domain.read_lane import ReadLane
 from domain.read_sessions import ReadSessions
 from domain.safety.patterns import WordList
 from domain.wire.scalars import rfc3339
@@ -32,20 +27,8 @@ from tests.social.support import scalar
 from tests.support.factory import make_person
 from tests.support.locks import until_waiting_for_a_lock
 from tests.support.migrations import migrations_naming
+from tests.support.publishing import Recorder, kept_lane, published_as_logged
 from tests.support.statements import round_trips
-
-
-class _Recorder:
-    """A publisher that keeps what it was given."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes]] = []
-
-    async def publish(self, channel: str, message: bytes) -> None:
-        self.sent.append((channel, message))
-
-    async def publish_many(self, messages: list[tuple[str, bytes]]) -> None:
-        self.sent.extend(messages)
 
 
 def test_the_newest_migration_creates_the_functions_the_code_defines() -> None:
@@ -72,33 +55,6 @@ async def test_the_database_writes_a_time_as_the_wire_does(engine: AsyncEngine, 
     assert written == rfc3339(moment)
 
 
-@asynccontextmanager
-async def _kept_lane(engine: AsyncEngine) -> AsyncIterator[ReadSessions]:
-    """Reads with a lane of one kept connection, leased before the caller counts round trips."""
-    lane = ReadLane(make_sessionmaker(engine), width=1)
-    reads = ReadSessions(make_sessionmaker(engine), lane=lane)
-    try:
-        await reads.fetch_alone(RawStatement("SELECT 1"), {})
-        yield reads
-    finally:
-        await lane.close()
-
-
-async def _published_as_logged(engine: AsyncEngine, recorder: _Recorder, members: list[uuid.UUID],
-                               event_type: str) -> list[object]:
-    """The data of each published event, one per member in order, checked against the event log's copy."""
-    assert len(recorder.sent) == len(members)
-    found = []
-    for member, (_, published) in zip(members, recorder.sent, strict=True):
-        seq_text, _, frame_text = published.decode().partition(" ")
-        logged = await scalar(engine, "SELECT payload::text FROM user_events WHERE user_id = :u AND seq = :s",
-                              u=member, s=int(seq_text[1:]))
-        frame = json.loads(frame_text)
-        assert frame["type"] == event_type and frame["seq"] == int(seq_text[1:]) and frame["data"] == json.loads(logged)
-        found.append(frame["data"])
-    return found
-
-
 async def _send(reads: ReadSessions, events: EventLog, sender: uuid.UUID, match_id: uuid.UUID, body: str,
                 key: str) -> dict[str, object] | None:
     reply = await send_alone(reads.fetch_alone, events, sender, match_id, body, key, WordList())
@@ -107,9 +63,9 @@ async def _send(reads: ReadSessions, events: EventLog, sender: uuid.UUID, match_
 
 async def test_a_plain_message_is_one_round_trip_and_the_log_replays_what_was_published(engine: AsyncEngine) -> None:
     pair = await make_pair(engine)
-    recorder = _Recorder()
+    recorder = Recorder()
     events = EventLog(recorder, "test:")
-    async with _kept_lane(engine) as reads:
+    async with kept_lane(engine) as reads:
         with round_trips(engine) as seen:
             reply = await _send(reads, events, pair.a.id, pair.match_id, 'Say "hi" \u00e9 \U0001f600', "k-1")
         assert seen == Counter({"SELECT": 1}), seen  # no BEGIN, no lock of its own, no COMMIT
@@ -120,14 +76,14 @@ async def test_a_plain_message_is_one_round_trip_and_the_log_replays_what_was_pu
     assert message["created_at"] == rfc3339(stored_at) and message["body"] == 'Say "hi" \u00e9 \U0001f600'
     members = sorted((pair.a.id, pair.b.id))  # the match's user_a, then user_b: the order of every append
     assert [channel for channel, _ in recorder.sent] == [events.channel(member) for member in members]
-    assert await _published_as_logged(engine, recorder, members, "message.created") == [{"message": message}] * 2
+    assert await published_as_logged(engine, recorder, members, "message.created") == [{"message": message}] * 2
     assert await scalar(engine, "SELECT last_message_at FROM matches WHERE id = :m", m=pair.match_id) == stored_at
 
 
 async def test_a_retry_is_answered_from_the_stored_message_and_appends_nothing(engine: AsyncEngine) -> None:
     pair = await make_pair(engine)
     reads = ReadSessions(make_sessionmaker(engine))
-    recorder = _Recorder()
+    recorder = Recorder()
     events = EventLog(recorder, "test:")
     first = await _send(reads, events, pair.a.id, pair.match_id, "once", "k-1")
     again = await _send(reads, events, pair.a.id, pair.match_id, "once", "k-1")
@@ -143,7 +99,7 @@ async def test_a_closed_match_is_refused_and_stores_nothing(engine: AsyncEngine,
     pair = await make_pair(engine, state=state)
     reads = ReadSessions(make_sessionmaker(engine))
     with pytest.raises(Conflict):
-        await _send(reads, EventLog(_Recorder(), "test:"), pair.a.id, pair.match_id, "hello?", "k-1")
+        await _send(reads, EventLog(Recorder(), "test:"), pair.a.id, pair.match_id, "hello?", "k-1")
     assert await scalar(engine, "SELECT count(*) FROM messages WHERE match_id = :m", m=pair.match_id) == 0
 
 
@@ -152,7 +108,7 @@ async def test_a_stranger_gets_not_found(engine: AsyncEngine) -> None:
     stranger = await make_person(engine)
     reads = ReadSessions(make_sessionmaker(engine))
     with pytest.raises(NotFound):
-        await _send(reads, EventLog(_Recorder(), "test:"), stranger.id, pair.match_id, "hi", "k-1")
+        await _send(reads, EventLog(Recorder(), "test:"), stranger.id, pair.match_id, "hi", "k-1")
 
 
 @pytest.mark.parametrize("body", ["call me on +1 415 555 0100", "still there?"], ids=["shielded", "archived"])
@@ -161,7 +117,7 @@ async def test_what_needs_the_transactional_path_is_left_to_it(engine: AsyncEngi
     reactivates, with events of its own), are not sent here: None, and nothing stored."""
     pair = await make_pair(engine, state="archived" if body == "still there?" else "active")
     reads = ReadSessions(make_sessionmaker(engine))
-    recorder = _Recorder()
+    recorder = Recorder()
     assert await _send(reads, EventLog(recorder, "test:"), pair.a.id, pair.match_id, body, "k-1") is None
     assert recorder.sent == []
     assert await scalar(engine, "SELECT count(*) FROM messages WHERE match_id = :m", m=pair.match_id) == 0
@@ -179,9 +135,9 @@ async def _position(engine: AsyncEngine, match_id: uuid.UUID, reader: uuid.UUID)
 
 async def test_a_read_receipt_is_one_round_trip_and_only_moves_forward(engine: AsyncEngine) -> None:
     pair = await make_pair(engine)
-    recorder = _Recorder()
+    recorder = Recorder()
     events = EventLog(recorder, "test:")
-    async with _kept_lane(engine) as reads:
+    async with kept_lane(engine) as reads:
         first = await _send(reads, events, pair.a.id, pair.match_id, "one", "k-1")
         second = await _send(reads, events, pair.a.id, pair.match_id, "two", "k-2")
         assert first is not None and second is not None
@@ -195,7 +151,7 @@ async def test_a_read_receipt_is_one_round_trip_and_only_moves_forward(engine: A
     members = sorted((pair.a.id, pair.b.id))
     assert [channel for channel, _ in recorder.sent] == [events.channel(member) for member in members]
     expected = {"match_id": str(pair.match_id), "reader_id": str(pair.b.id), "up_to": str(second_id)}
-    assert await _published_as_logged(engine, recorder, members, "message.read") == [expected] * 2
+    assert await published_as_logged(engine, recorder, members, "message.read") == [expected] * 2
 
 
 async def test_a_read_receipt_is_refused_where_the_transactional_path_refused_it(engine: AsyncEngine) -> None:
@@ -203,7 +159,7 @@ async def test_a_read_receipt_is_refused_where_the_transactional_path_refused_it
     pair, other = await make_pair(engine), await make_pair(engine)
     stranger = await make_person(engine)
     reads = ReadSessions(make_sessionmaker(engine))
-    events = EventLog(_Recorder(), "test:")
+    events = EventLog(Recorder(), "test:")
     elsewhere = await _send(reads, events, other.a.id, other.match_id, "elsewhere", "k-1")
     assert elsewhere is not None
     elsewhere_id = uuid.UUID(elsewhere["message"]["id"])  # type: ignore[index]
@@ -229,7 +185,7 @@ async def test_a_match_closed_while_the_send_waits_for_its_lock_takes_no_message
     committed) when the send arrives: the send waits for it, then sees the match closed and stores nothing."""
     pair = await make_pair(engine)
     reads = ReadSessions(make_sessionmaker(engine))
-    recorder = _Recorder()
+    recorder = Recorder()
     async with engine.connect() as other:
         if change == "block":
             await other.execute(text("INSERT INTO blocks (blocker_id, blocked_id) VALUES (:a, :b)"),

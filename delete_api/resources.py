@@ -182,7 +182,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     resets = ResetRequests(sessions, account_mail)
     settings.media_path.mkdir(parents=True, exist_ok=True)
     storage = LocalMediaStorage(settings.media_path, settings.public_base_url)
-    content_filter = WordCache(sessions)
+    content_filter = WordCache(sessions, reads.fetch_alone)
     word_sync = WordListSync(content_filter, redis, _dedicated_client(redis_url), prefix,
         check_s=float(settings.extra.get("word_check_s", CHECK_S)))
     content_filter.signal = word_sync

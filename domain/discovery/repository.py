@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.compatibility.scoring import MAX_DISTANCE
 from domain.compatibility.traits import NEUTRAL, TRAIT_KEYS
-from domain.discovery import ranking
+from domain.discovery import ranking, tiers_function
 from domain.location.distance import EARTH_RADIUS_KM
 from domain.models.users import GENDERS
 from domain.raw_statements import RawStatement
@@ -178,7 +178,8 @@ OPPOSITE_MIN_L1 = MAX_DISTANCE * (100 - ranking.OPPOSITE_BELOW) / 100
 ANY_L1 = -1.0
 
 _BATCH = text(BATCH_SQL).bindparams(bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
-_BATCH_RAW = RawStatement(BATCH_SQL)  # what ``candidates`` runs: the same, past SQLAlchemy's per-statement path
+BATCH_RAW = RawStatement(BATCH_SQL)  # what ``delete_discovery_tiers`` runs, once per tier (``tiers_function``)
+_TIERS = tiers_function.call()
 _PAIRS = text(PAIRS_SQL)
 _EXPIRED_PASSES = text(
     "SELECT passer_id, passee_id FROM passes WHERE passer_id = ANY(CAST(:viewers AS uuid[])) "
@@ -249,30 +250,28 @@ def best_of(rows: Sequence[Any], count: int) -> list[Any]:
 
 async def candidates(session: AsyncSession, viewer_id: uuid.UUID, count: int, sent: Collection[uuid.UUID],
                      now: datetime) -> list[CandidateRow]:
-    """The best ``count`` eligible candidates by rank plus the best-ranked opposite.
+    """The best ``count`` eligible candidates by rank plus the best-ranked opposite (``best_of`` the tiers read)."""
+    return [CandidateRow(r.id, float(r.l1), int(r.photos), int(r.prompts), bool(r.has_bio), r.last_active_at,
+                         r.created_at) for r in best_of(await tier_rows(session, viewer_id, count, sent, now), count)]
+
+
+async def tier_rows(session: AsyncSession, viewer_id: uuid.UUID, count: int, sent: Collection[uuid.UUID],
+                    now: datetime) -> list[Any]:
+    """Every row the tier queries read for a batch, in one round trip (``tiers_function``).
 
     One query per tier of ``rank_bound``, best first, until the tiers read decide the batch. The first
     tier starts at ``TIERS[0]``; each next one reaches down to what the rows read so far show is enough
     (``enough_floor``), or to the next of ``TIERS`` if that is higher. Once nobody below the tiers read can
     change the ``count`` best (``floors``), the lower tiers are searched for opposites only: the rows further
     from the viewer than ``OPPOSITE_MIN_L1``, a tenth or less of the people, so the rest are dropped before
-    they are ranked. The last tier (floor 0) always decides, and then the result is exactly what one query
-    over everyone would return.
+    they are ranked. The last tier (floor 0) always decides, and then ``best_of`` the rows is exactly what one
+    query over everyone would return.
     """
-    tiers = tiers_for(now)
-    floor = tiers[0]
-    rows = await _BATCH_RAW.fetch(session, batch_params(viewer_id, count, sent, now, (floor, MAX_BOUND)))
-    while floor > 0:
-        top, opposite = floors(rows, count)
-        enough = min(top, opposite)
-        if enough >= floor:  # ``decided``
-            break
-        min_l1 = OPPOSITE_MIN_L1 if top >= floor else ANY_L1  # the best are decided: only opposites matter
-        ceiling, floor = floor - 1, max(enough, next((t for t in tiers if t < floor), 0))
-        rows.extend(await _BATCH_RAW.fetch(session, batch_params(viewer_id, count, sent, now, (floor, ceiling),
-                                                                 min_l1)))
-    return [CandidateRow(r.id, float(r.l1), int(r.photos), int(r.prompts), bool(r.has_bio), r.last_active_at,
-                         r.created_at) for r in best_of(rows, count)]
+    params = batch_params(viewer_id, count, sent, now)
+    params.update(tiers=list(tiers_for(now)), max_bound=MAX_BOUND, best_compatibility=float(_BEST_COMPATIBILITY),
+                  best_opposite=float(_BEST_OPPOSITE), opposite_below=ranking.OPPOSITE_BELOW,
+                  opposite_min_l1=OPPOSITE_MIN_L1, any_l1=ANY_L1)
+    return await _TIERS.fetch(session, params)
 
 
 async def eligible_pairs(session: AsyncSession, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]],

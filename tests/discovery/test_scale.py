@@ -10,7 +10,8 @@ that each change that makes someone ineligible shows on the very next batch.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from tests.discovery.support import (
 )
 from tests.support.factory import Person
 from tests.support.server import RunningServer
+from tests.support.statements import round_trips
 
 
 @dataclass
@@ -153,11 +155,11 @@ async def test_a_random_crowd_matches_the_one_query(engine: AsyncEngine) -> None
     assert len(set(sent)) == 30
 
 
-async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine: AsyncEngine,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine: AsyncEngine) -> None:
     """Twelve complete, new, active people decide the top in the first tier; the only opposite is an old, idle
-    profile with one photo (2 static points). The lower tiers are then searched for opposites only, and the
-    batch is still exactly the one query's: the opposite comes last, the closer low-tier person not at all."""
+    profile with one photo (2 static points). The lower tiers are then searched for opposites only (the closer
+    low-tier person is never read), in the same round trip, and the batch is still exactly the one query's:
+    the opposite comes last, the closer low-tier person not at all."""
     place = somewhere()
     viewer = await viewer_at(engine, place)
     for i in range(12):
@@ -167,20 +169,15 @@ async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine:
     opposite = await _complete(engine, place, 16, name="Far", **low)  # score 33: the only opposite
     count = 5
     everyone = [r.id for r in repo.best_of(await _tier(engine, viewer, count, (0, repo.MAX_BOUND)), count)]
-    asked: list[tuple[int, int, float]] = []
-    fetch = repo._BATCH_RAW.fetch
-
-    async def spy(session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
-        asked.append((params["bound_min"], params["bound_max"], params["min_l1"]))
-        return await fetch(session, params)
-
-    monkeypatch.setattr(repo._BATCH_RAW, "fetch", spy)
     async with AsyncSession(engine) as session:
-        tiered = [r.user_id for r in await repo.candidates(session, viewer.id, count, [], datetime.now(UTC))]
-    assert tiered == everyone
+        await session.execute(text("SELECT 1"))
+        with round_trips(engine) as seen:
+            read = await repo.tier_rows(session, viewer.id, count, [], datetime.now(UTC))
+        assert seen == Counter({"SELECT": 1}), seen  # every tier in one statement
+    assert [r.id for r in repo.best_of(read, count)] == everyone
     assert everyone[-1] == opposite.id and near.id not in everyone
-    assert asked[0] == (repo.TIERS[0], repo.MAX_BOUND, repo.ANY_L1)
-    assert all(min_l1 == repo.OPPOSITE_MIN_L1 for *_, min_l1 in asked[1:]) and asked[-1][0] == 0
+    assert near.id not in {r.id for r in read}  # the low tiers were asked for opposites only
+    assert opposite.id in {r.id for r in read}
 
 
 def _blocked(c: Crowd) -> list[Any]:

@@ -76,11 +76,11 @@ def _draft(liker_id: uuid.UUID, target_id: uuid.UUID, comment: str | None,
 async def like_alone(fetch: Fetch, events: EventLog, storage: MediaStorage, words: WordList, liker_id: uuid.UUID,
                      target_id: uuid.UUID, comment: str | None) -> LikeReply | None:
     """Like as ``likes.like`` does, in two calls; None when ``likes.like`` must do it (see the module)."""
+    if needs_screening(words, {"comment": comment}):  # first, as the transactional path screens first
+        return None
     comment = rules.clean_comment(comment)
     if target_id == liker_id:
         raise NotFound("no such person")
-    if needs_screening(words, {"comment": comment}):
-        return None
     cards = await cards_for_pairs_alone(fetch, [(liker_id, target_id), (target_id, liker_id)], storage)
     if len(cards) != 2:
         return None

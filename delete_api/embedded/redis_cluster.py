@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,35 @@ from delete_api.start_banner import free_port
 
 NODE_TIMEOUT_MS = 1000
 READY_TIMEOUT_S = 30.0
+START_ATTEMPTS = 5  # spawns of one node on fresh ports
 MIN_MAJOR = 7
+
+
+def _fresh_port(taken: set[int]) -> int:
+    """A free loopback port none of this cluster's nodes was given."""
+    while True:
+        port = free_port("127.0.0.1")
+        if port not in taken:
+            taken.add(port)
+            return port
+
+
+def _pongs(port: int) -> bool:
+    """True if a Redis answers PING on ``port`` within half a second (a plain socket: no client retries, so a
+    port some other process took answers False quickly)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _log_tail(directory: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join((directory / "redis.log").read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 def redis_server_binary() -> str | None:
@@ -80,14 +109,11 @@ class RedisClusterHarness:
 
     def start(self, count: int = 6) -> None:
         """Start the servers, create the cluster and wait until it is healthy."""
+        taken: set[int] = set()
         for i in range(count):
             directory = self.root / f"node-{i}"
             directory.mkdir(parents=True, exist_ok=True)
-            node = ClusterNode(free_port("127.0.0.1"), free_port("127.0.0.1"), directory)
-            self.nodes.append(node)
-            self._spawn(node)
-        for node in self.nodes:
-            self._wait_ping(node)
+            self.nodes.append(self._started(directory, taken))
         subprocess.run([shutil.which("redis-cli") or "redis-cli", "--cluster", "create",  # noqa: S603 - fixed argv
                         *(n.address for n in self.nodes),
                         "--cluster-replicas", "1", "--cluster-yes"],
@@ -104,18 +130,32 @@ class RedisClusterHarness:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
 
+    def _started(self, directory: Path, taken: set[int]) -> ClusterNode:
+        """A node answering on two ports picked free; spawned again on others when it exits at start (a port was
+        taken by another process between the pick and the bind, or picked twice)."""
+        for _ in range(START_ATTEMPTS):
+            node = ClusterNode(_fresh_port(taken), _fresh_port(taken), directory)
+            self._spawn(node)
+            if self._answers(node):
+                return node
+            if node.running:  # up but silent for READY_TIMEOUT_S: not a port clash
+                break
+        raise AssertionError(f"redis-server in {directory} did not start: {_log_tail(directory)}")
+
     def _wait_ping(self, node: ClusterNode) -> None:
+        if not self._answers(node):
+            raise AssertionError(f"redis-server on {node.port} did not start: {_log_tail(node.directory)}")
+
+    def _answers(self, node: ClusterNode) -> bool:
+        """True once the node answers PING; False if it exits first or stays silent for READY_TIMEOUT_S."""
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            try:
-                if node.command("PING"):
-                    return
-            except OSError:
-                pass
-            except Exception:  # noqa: S110 - redis.ConnectionError while it starts
-                pass
+            if _pongs(node.port):
+                return True
+            if not node.running:
+                return False
             time.sleep(0.05)
-        raise AssertionError(f"redis-server on {node.port} did not start")
+        return False
 
     def stop(self) -> None:
         for node in self.nodes:

@@ -23,9 +23,8 @@ from domain.safety.patterns import Pattern, WordList, fold_pattern
 
 log = logging.getLogger("domain.safety.cache")
 
-_FINGERPRINT = text("SELECT count(*), coalesce(sum(hashtext(id::text)::bigint), 0) FROM word_patterns "
-                    "WHERE removed_at IS NULL")
-_FINGERPRINT_RAW = RawStatement(str(_FINGERPRINT))
+_FINGERPRINT = RawStatement("SELECT count(*), coalesce(sum(hashtext(id::text)::bigint), 0) FROM word_patterns "
+                            "WHERE removed_at IS NULL")
 _PATTERNS = text("SELECT id, pattern, action FROM word_patterns WHERE removed_at IS NULL ORDER BY created_at, id")
 
 
@@ -38,9 +37,9 @@ class ChangeSignal(Protocol):
 class WordCache:
     """The compiled word list of this node."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], fetch: Fetch | None = None) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], fetch: Fetch) -> None:
         self.sessions = sessions
-        self.fetch = fetch  # the fingerprint, once a second: one statement alone on a kept connection if given
+        self.fetch = fetch  # the fingerprint, once a second on every node: one statement alone on a kept connection
         self.words = WordList()
         self.signal: ChangeSignal | None = None  # set by the composition root
         self._fingerprint: tuple[int, int] | None = None
@@ -49,7 +48,8 @@ class WordCache:
     async def refresh(self, *, force: bool = False) -> bool:
         """Reload if the list in force differs from this copy (or ``force``); True if it was reloaded."""
         async with self._lock:
-            fingerprint = await self._current_fingerprint()
+            [row] = await self.fetch(_FINGERPRINT, {})
+            fingerprint = (int(row[0]), int(row[1]))
             if not force and fingerprint == self._fingerprint:
                 return False
             async with self.sessions() as session:
@@ -57,16 +57,6 @@ class WordCache:
         self.words = compile_list(Pattern(r[0], r[1], r[2]) for r in rows)
         self._fingerprint = fingerprint
         return True
-
-    async def _current_fingerprint(self) -> tuple[int, int]:
-        """The fingerprint of the list in force: on the kept connection (no checkout, BEGIN or ROLLBACK: the
-        check runs every second on every node), or in a session of its own."""
-        if self.fetch is not None:
-            [row] = await self.fetch(_FINGERPRINT_RAW, {})
-            return int(row[0]), int(row[1])
-        async with self.sessions() as session:
-            count, hashes = (await session.execute(_FINGERPRINT)).one()
-        return int(count), int(hashes)
 
     async def changed(self) -> None:
         """After a committed change: reload here, then tell the other nodes."""

@@ -40,6 +40,11 @@ async def _extensions(url: str) -> set[object]:
     return set(await _scalars(url, "SELECT extname FROM pg_extension"))
 
 
+async def _functions(url: str) -> set[object]:
+    """The server-side functions the migrations make (``delete_...``) that the database holds."""
+    return set(await _scalars(url, "SELECT proname FROM pg_proc WHERE proname LIKE 'delete\\_%'"))
+
+
 @pytest.fixture
 async def conn(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection on the migrated database inside a transaction that is rolled back."""
@@ -75,8 +80,10 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_database_url: str) -> None:
     tables = asyncio.run(_tables(empty_database_url))
     assert tables <= {"alembic_version"}
     assert "vector" not in asyncio.run(_extensions(empty_database_url))
+    assert asyncio.run(_functions(empty_database_url)) == set()  # each downgrade drops the functions it made
 
     migrate.upgrade(empty_database_url)
+    assert {"delete_pass_on", "delete_like", "delete_discovery_tiers"} <= asyncio.run(_functions(empty_database_url))
     tables = asyncio.run(_tables(empty_database_url))
     assert {"users", "matches", "messages", "user_events", "user_traits", "reports", "prompts"} <= tables
     assert set(Base.metadata.tables) <= tables

@@ -40,8 +40,7 @@ def _payload_around_time(message: StoredMessage) -> tuple[str, str]:
     view = message_view(message)
     marker = secrets.token_hex(16)  # unguessable: the body cannot hold it
     view["created_at"] = marker
-    head, _, tail = wire.dumps({"message": view}).rpartition(wire.dumps(marker))
-    return head, tail
+    return wire.around({"message": view}, marker)
 
 
 def _stored(row: Row, sender_id: uuid.UUID, client_msg_id: str) -> StoredMessage:

@@ -67,6 +67,14 @@ def dumps(value: Any) -> str:
     return text
 
 
+def around(data: Mapping[str, Any], marker: str) -> tuple[str, str]:
+    """``data``'s JSON before and after ``marker``, a string value in it that the database writes later (its
+    clock's time): a function stores ``head || to_json(value)::text || tail``, the same text as
+    ``head + dumps(value) + tail`` here. ``marker`` must be unguessable, so no user text can hold it."""
+    head, _, tail = dumps(data).rpartition(dumps(marker))
+    return head, tail
+
+
 def frame(event_type: str, data: Mapping[str, Any], seq: int | None = None) -> str:
     """A server event frame: ``{"type", "seq"?, "data"}``."""
     if seq is None:

@@ -46,19 +46,15 @@ def _explain(row: Row, comment: str | None) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Draft:
-    """What the function stores: the like's and the match's ids, the events' payloads (a match's time as
-    ``marker``, which the function replaces with the time it writes)."""
+    """What the function stores: the like's and the match's ids and the events' payloads; a ``match.created``
+    payload as the JSON before and after the match's time, which the function writes (``wire.around``)."""
 
     like_id: uuid.UUID
-    marker: str
+    match_id: uuid.UUID
     received: str  # like.received
-    for_liker: Match  # match.created's match, each member's with the other's card
-    for_target: Match
-
-    def match_created(self, match: Match, at: str = "") -> str:
-        data: MatchCreated = {"match": match}
-        text = wire.dumps(data)
-        return text.replace(self.marker, at) if at else text
+    for_liker: Match  # the liker's match (the reply's), its time still to be written
+    liker_payload: tuple[str, str]  # match.created for each member, with the other's card
+    target_payload: tuple[str, str]
 
 
 def _draft(liker_id: uuid.UUID, target_id: uuid.UUID, comment: str | None,
@@ -69,8 +65,12 @@ def _draft(liker_id: uuid.UUID, target_id: uuid.UUID, comment: str | None,
     def match(card: Card) -> Match:
         return {"id": str(match_id), "state": "active", "matched_at": marker, "user": card}
 
-    return _Draft(like_id, marker, wire.dumps(received), match(cards[(liker_id, target_id)]),
-                  match(cards[(target_id, liker_id)]))
+    def created(card: Card) -> tuple[str, str]:
+        data: MatchCreated = {"match": match(card)}
+        return wire.around(data, marker)
+
+    return _Draft(like_id, match_id, wire.dumps(received), match(cards[(liker_id, target_id)]),
+                  created(cards[(liker_id, target_id)]), created(cards[(target_id, liker_id)]))
 
 
 async def like_alone(fetch: Fetch, events: EventLog, storage: MediaStorage, words: WordList, liker_id: uuid.UUID,
@@ -88,13 +88,13 @@ async def like_alone(fetch: Fetch, events: EventLog, storage: MediaStorage, word
     [row] = await fetch(like_function.CALL, {
         "liker": liker_id, "target": target_id, "user_key": locks.user_lock_key(target_id),
         "pair_key": locks.pair_lock_key(liker_id, target_id), "like_id": draft.like_id,
-        "match_id": uuid.UUID(draft.for_liker["id"]), "comment": comment,
+        "match_id": draft.match_id, "comment": comment,
         "norm": rules.normalise_comment(comment) if comment is not None else None,
         "fits": rules.comment_fits(comment), "daily_cap": rules.DAILY_LIKE_LIMIT,
         "ever_cap": rules.FIRST_LIKES_NEEDING_COMMENT, "same_cap": rules.SAME_COMMENT_MAX,
         "recent_cap": rules.VELOCITY_LIMIT, "window": timedelta(seconds=rules.VELOCITY_WINDOW_S),
-        "received": draft.received, "match_for_liker": draft.match_created(draft.for_liker),
-        "match_for_target": draft.match_created(draft.for_target), "marker": draft.marker})
+        "received": draft.received, "liker_head": draft.liker_payload[0], "liker_tail": draft.liker_payload[1],
+        "target_head": draft.target_payload[0], "target_tail": draft.target_payload[1]})
     _refuse(row, comment)
     return await _publish(row, events, liker_id, target_id, draft)
 
@@ -118,9 +118,10 @@ async def _publish(row: Row, events: EventLog, liker_id: uuid.UUID, target_id: u
     if row.event_type == "match.created":
         at = rfc3339(row.clock_at)
         match = {**draft.for_liker, "matched_at": at}
-        await events.publish_appended([
-            (liker_id, "match.created", draft.match_created(draft.for_liker, at), row.liker_seq),
-            (target_id, "match.created", draft.match_created(draft.for_target, at), row.target_seq)])
+        (liker_head, liker_tail), (target_head, target_tail) = draft.liker_payload, draft.target_payload
+        await events.publish_appended([  # the texts the function stored
+            (liker_id, "match.created", liker_head + wire.dumps(at) + liker_tail, row.liker_seq),
+            (target_id, "match.created", target_head + wire.dumps(at) + target_tail, row.target_seq)])
     elif row.event_type == "like.received":
         await events.publish_appended([(target_id, "like.received", draft.received, row.target_seq)])
     return {"like_id": str(draft.like_id), "match": match, "likes_left_today": rules.likes_left(int(row.likes_today))}

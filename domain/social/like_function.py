@@ -17,7 +17,8 @@ Outcomes: ``no_liker`` (no such account), ``no_target`` (no such person), ``refu
 (the pair's like exists: stored meanwhile), ``liked`` (stored; ``event_type`` names the events appended:
 ``match.created`` for both members, ``like.received`` for the target, or null). The events' payloads come
 from the caller, which loaded the cards before the call; a match's ``matched_at`` is written in by the
-function (``p_marker`` replaced by ``delete_rfc3339`` of its clock).
+function between the caller's JSON before and after it (``wire.around``), as ``delete_send_message`` writes a
+message's time.
 
 The migration that creates the function holds a copy of ``definition()``; ``tests/social/test_like_function.py``
 fails when the two part.
@@ -33,12 +34,12 @@ from domain.social.match_store import INSERT_MATCH
 
 NAME = "delete_like"
 _ARGUMENTS = ("liker", "target", "user_key", "pair_key", "like_id", "match_id", "comment", "norm", "fits",
-              "daily_cap", "ever_cap", "same_cap", "recent_cap", "window", "received", "match_for_liker",
-              "match_for_target", "marker")
+              "daily_cap", "ever_cap", "same_cap", "recent_cap", "window", "received", "liker_head",
+              "liker_tail", "target_head", "target_tail")
 SIGNATURE = ("p_liker uuid, p_target uuid, p_user_key bigint, p_pair_key bigint, p_like_id uuid, p_match_id uuid, "
              "p_comment text, p_norm text, p_fits boolean, p_daily_cap integer, p_ever_cap integer, "
              "p_same_cap integer, p_recent_cap integer, p_window interval, p_received text, "
-             "p_match_for_liker text, p_match_for_target text, p_marker text")
+             "p_liker_head text, p_liker_tail text, p_target_head text, p_target_tail text")
 RESULT = ("outcome text, clock_at timestamptz, liker_status varchar, liker_until timestamptz, "
           "target_status varchar, target_until timestamptz, target_blocked boolean, target_passed boolean, "
           "target_liked boolean, count_today integer, count_ever integer, count_same integer, "
@@ -118,8 +119,8 @@ BEGIN
         IF FOUND THEN
             event_type := 'match.created';
             v_users := ARRAY[p_liker, p_target];
-            v_payloads := ARRAY[replace(p_match_for_liker, p_marker, delete_rfc3339(v_at)),
-                                replace(p_match_for_target, p_marker, delete_rfc3339(v_at))];
+            v_payloads := ARRAY[p_liker_head || to_json(delete_rfc3339(v_at))::text || p_liker_tail,
+                                p_target_head || to_json(delete_rfc3339(v_at))::text || p_target_tail];
             IF p_target < p_liker THEN  -- ascending user ids: the lock order of every append
                 v_users := ARRAY[p_target, p_liker];
                 v_payloads := ARRAY[v_payloads[2], v_payloads[1]];

@@ -22,7 +22,7 @@ down_revision: str | None = "0015_chat_functions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-DEFINITION = """CREATE OR REPLACE FUNCTION delete_like(p_liker uuid, p_target uuid, p_user_key bigint, p_pair_key bigint, p_like_id uuid, p_match_id uuid, p_comment text, p_norm text, p_fits boolean, p_daily_cap integer, p_ever_cap integer, p_same_cap integer, p_recent_cap integer, p_window interval, p_received text, p_match_for_liker text, p_match_for_target text, p_marker text)
+DEFINITION = """CREATE OR REPLACE FUNCTION delete_like(p_liker uuid, p_target uuid, p_user_key bigint, p_pair_key bigint, p_like_id uuid, p_match_id uuid, p_comment text, p_norm text, p_fits boolean, p_daily_cap integer, p_ever_cap integer, p_same_cap integer, p_recent_cap integer, p_window interval, p_received text, p_liker_head text, p_liker_tail text, p_target_head text, p_target_tail text)
 RETURNS TABLE (outcome text, clock_at timestamptz, liker_status varchar, liker_until timestamptz, target_status varchar, target_until timestamptz, target_blocked boolean, target_passed boolean, target_liked boolean, count_today integer, count_ever integer, count_same integer, recent_at timestamptz[], likes_today integer, liked_back boolean, passed_back boolean, event_type text, liker_seq bigint, target_seq bigint)
 LANGUAGE plpgsql VOLATILE AS $function$
 #variable_conflict use_column
@@ -125,8 +125,8 @@ INSERT INTO matches (id, user_a, user_b, state, matched_at, state_changed_at) VA
         IF FOUND THEN
             event_type := 'match.created';
             v_users := ARRAY[p_liker, p_target];
-            v_payloads := ARRAY[replace(p_match_for_liker, p_marker, delete_rfc3339(v_at)),
-                                replace(p_match_for_target, p_marker, delete_rfc3339(v_at))];
+            v_payloads := ARRAY[p_liker_head || to_json(delete_rfc3339(v_at))::text || p_liker_tail,
+                                p_target_head || to_json(delete_rfc3339(v_at))::text || p_target_tail];
             IF p_target < p_liker THEN  -- ascending user ids: the lock order of every append
                 v_users := ARRAY[p_target, p_liker];
                 v_payloads := ARRAY[v_payloads[2], v_payloads[1]];
@@ -161,4 +161,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS delete_like(uuid, uuid, bigint, bigint, uuid, uuid, text, text, boolean, "
-               "integer, integer, integer, integer, interval, text, text, text, text)")
+               "integer, integer, integer, integer, interval, text, text, text, text, text)")

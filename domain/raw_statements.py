@@ -95,9 +95,12 @@ class RawStatement:
         """The rows on ``connection``: in its transaction (one is opened as SQLAlchemy would), or on its own
         when the connection is in autocommit mode."""
         args = [params[name] if name in params else self.defaults[name] for name in self.names]
-        pooled = await connection.get_raw_connection()
         sync = connection.sync_connection
         assert sync is not None  # a connection the session holds is open
+        # an open, valid connection's pooled connection is read as it is; SQLAlchemy's awaitable (which reconnects
+        # an invalidated one) runs in a new greenlet, and on Python 3.11 each greenlet maps and unmaps a 16-KiB
+        # frame stack: a hop on every statement was ~2 % of a busy node's CPU (docs/load.md, "Ninth session")
+        pooled = sync.connection if not sync.invalidated else await connection.get_raw_connection()
         sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)  # counters and tests see it
         adapter: Any = pooled.dbapi_connection
         driver: Any = pooled.driver_connection

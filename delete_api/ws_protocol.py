@@ -1,6 +1,6 @@
 """uvicorn's websockets-sansio protocol, lighter for a server holding many idle sockets.
 
-Two changes, both measured (docs/load.md):
+Three changes, each measured (docs/load.md):
 
 - **No kept handshake.** uvicorn keeps the upgrade request and the 101 response it sent (``self.request``,
   ``self.response``) on the protocol object until the socket closes, though it reads them only while it
@@ -16,6 +16,12 @@ Two changes, both measured (docs/load.md):
   bound of CONTRACT section 2 holds: a peer that dies sent its last bytes at some moment ``d``; the ping goes
   out once it has been quiet for at most the interval, so by ``d + interval``, and the peer is dropped by
   ``d + interval + timeout``, that is 2 x ``heartbeat_s`` (``tests/realtime/test_keepalive.py``).
+- **A direct write for the app's text frames.** The scope's extension ``realtime.connection.SEND_TEXT_NOW``
+  is ``send_text_now``: the socket's writer hands it each frame, which goes to the transport at once when the
+  socket is open and the transport is not paused, past Starlette's and uvicorn's ASGI send (a message dict and
+  their state checks) and the writer's ``asyncio.timeout`` (a timer armed and cancelled per frame). A paused
+  transport (a slow peer) declines it, and the frame then takes the ASGI send, which waits for the drain under
+  the writer's timeout as before.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+from websockets.http11 import Request
+
+from realtime.connection import SEND_TEXT_NOW
 
 EARLY_S = 0.01  # a timer may fire this much before its time (the loop's clock has millisecond steps)
 
@@ -37,6 +47,25 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         forget: Any = None  # the attributes are typed as always set; nothing reads them after this point
         self.request = forget
         self.response = forget
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if not self.close_sent:  # the upgrade was accepted: the app gets a scope
+            extensions: Any = self.scope["extensions"]  # typed for ASGI's own extensions only
+            extensions[SEND_TEXT_NOW] = self.send_text_now
+
+    def send_text_now(self, text: str) -> bool:
+        """Write ``text`` as one frame now, past the ASGI send (its message dict, its state checks, the caller's
+        timer), when the socket is open and the transport takes data; False when it is not (paused by a slow
+        peer, closing, closed), for the caller to send through ASGI, which waits for the transport to drain."""
+        if self.close_sent or self.disconnected or not self.writable.is_set() or not self.handshake_complete:
+            return False
+        try:
+            self.conn.send_text(text.encode())
+        except InvalidState:  # the peer's close arrived: the ASGI path reports the disconnect
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     def data_received(self, data: bytes) -> None:
         self.heard_at = self.loop.time()

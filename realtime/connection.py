@@ -20,6 +20,7 @@ import logging
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,10 @@ REPLAY_PAGE = 500
 SEND_TIMEOUT_S = 10.0
 CLOSE_DRAIN_S = 5.0
 CLOSE_FRAME_WAIT_S = 30.0
+# the ASGI extension under which the server's protocol offers ``send_text_now(text) -> bool``: the frame written
+# at once when the socket is open and its transport takes data, False when not (the caller then sends through
+# ASGI, waiting up to SEND_TIMEOUT_S for the transport to drain); delete_api/ws_protocol.py provides it
+SEND_TEXT_NOW = "delete.send_text_now"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,7 @@ class Connection:
         self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[Any] | None = None
         self._expiry: asyncio.TimerHandle | None = None
+        self._send_now: Callable[[str], bool] | None = ws.scope.get("extensions", {}).get(SEND_TEXT_NOW)
 
     # -- called by the hub and by handlers (never blocks) ------------------
     def on_message(self, kind: wire.Kind, seq: int, payload: str, published_ms: int | None = None) -> None:
@@ -350,6 +356,9 @@ class Connection:
                 return
 
     async def _send(self, text: str) -> None:
+        send_now = self._send_now
+        if send_now is not None and send_now(text):  # no layers, no timer: the transport took the frame
+            return
         async with asyncio.timeout(SEND_TIMEOUT_S):
             await self.ws.send_text(text)
 

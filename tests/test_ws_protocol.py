@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 
 from delete_api.app import uvicorn_options
 from delete_api.ws_protocol import LeanWebSocketProtocol
+from realtime.connection import SEND_TEXT_NOW
 from tests.support.server import RunningServer
 from tests.support.socket import call, open_ws, recv_json
 from tests.support.users import signup
@@ -29,3 +31,27 @@ async def test_open_sockets_keep_no_handshake_and_still_serve(server: RunningSer
     for ws in (by_header, by_frame):
         assert (await call(ws, "ping"))["ok"] is True
         await ws.close()
+
+
+async def test_frames_go_straight_to_an_open_transport_and_wait_while_it_is_paused(server: RunningServer,
+                                                                                   http: httpx.AsyncClient) -> None:
+    """The protocol offers the app a direct write of a text frame; it declines while the transport is paused (a
+    peer too slow to read), and then a reply waits for the transport to drain instead of being written past it."""
+    user: dict[str, Any] = await signup(http)
+    ws = await open_ws(server, user["access_token"])
+    assert (await recv_json(ws))["type"] == "hello"
+    [protocol] = [p for p in server.server.server_state.connections if isinstance(p, LeanWebSocketProtocol)]
+    assert protocol.scope["extensions"][SEND_TEXT_NOW] == protocol.send_text_now
+    assert protocol.send_text_now('{"type":"probe"}') is True
+    assert await recv_json(ws) == {"type": "probe"}
+
+    protocol.pause_writing()
+    assert protocol.send_text_now('{"type":"probe"}') is False
+    await ws.send(json.dumps({"type": "ping", "ref": "held", "data": {}}))
+    pending = asyncio.ensure_future(recv_json(ws, timeout=5))
+    done, _ = await asyncio.wait({pending}, timeout=0.5)
+    assert not done  # written past a paused transport, the reply would be here already
+    protocol.resume_writing()
+    reply = await pending
+    assert (reply["ref"], reply["ok"]) == ("held", True)
+    await ws.close()

@@ -13,6 +13,7 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from delete_api.settings import Settings
+from domain.mail.claims import Fetch
 from domain.mail.retry import RetryPolicy
 from domain.mail.sender import MailSender
 from domain.mail.transport import MailTransport
@@ -42,12 +43,14 @@ def mail_transport(settings: Settings, policy: RetryPolicy) -> MailTransport:
     return EmlTransport(settings.mail_path)
 
 
-def mail_sender(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> MailSender:
-    """The sender the lifespan starts; the log says where mail goes (never the credentials)."""
+def mail_sender(settings: Settings, sessions: async_sessionmaker[AsyncSession],
+                fetch: Fetch | None = None) -> MailSender:
+    """The sender the lifespan starts (its poll's claim run by ``fetch`` when given); the log says where mail goes
+    (never the credentials)."""
     policy = retry_policy(settings)
     transport = mail_transport(settings, policy)
     if settings.smtp_url is None:
         log.warning("SMTP_URL is not set: mails are written as .eml files to %s", settings.mail_path)
     else:
         log.info("mail goes to %s", transport.describe())
-    return MailSender(sessions, transport, settings.mail_from, policy)
+    return MailSender(sessions, transport, settings.mail_from, policy, fetch)

@@ -175,7 +175,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                                access_ttl_s=settings.access_token_ttl_s,
                                refresh_ttl_s=settings.refresh_token_ttl_s)
     hashing = hashing_pool()
-    mail = mail_sender(settings, sessions)
+    mail = mail_sender(settings, sessions, reads.fetch_alone)
     account_mail = AccountMail(app_url=settings.app_url, wake=mail.wake)
     auth = AuthDeps(hasher=PasswordHasher(settings.bcrypt_cost, hashing), tokens=token_config,
                     throttle=login_throttle(settings, redis, prefix), events=events, mail=account_mail)

@@ -8,7 +8,8 @@ row only while a send timeout and room to record the outcome are left on its lea
 a node sends it again. That edge is at-least-once; the repeat carries the same ``Message-ID``.
 
 Wake-up: the loop polls every ``poll_s`` (1 s) with an indexed query on pending rows, and ``wake()``
-(passed to ``outbox.enqueue`` after commit) starts a round at once on this node.
+(passed to ``outbox.enqueue`` after commit) starts a round at once on this node. Given ``fetch`` (the node's
+kept autocommit connection, ``ReadSessions.fetch_alone``), the poll's claim is that one statement alone.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.background import cancel_and_wait
-from domain.mail.claims import ClaimedMail, Failure, claim_due, mark_failed, mark_sent, release
+from domain.mail.claims import ClaimedMail, Failure, Fetch, claim_due, claim_due_alone, mark_failed, mark_sent, release
 from domain.mail.compose import compose, recipient_domain
 from domain.mail.outbox import prune_finished
 from domain.mail.retry import RetryPolicy
@@ -49,8 +50,9 @@ class MailSender:
     """Sends the outbox: ``start`` in the lifespan, ``stop`` before the engine closes; ``run_once`` for tests."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], transport: MailTransport, mail_from: str,
-                 policy: RetryPolicy | None = None) -> None:
+                 policy: RetryPolicy | None = None, fetch: Fetch | None = None) -> None:
         self.sessions = sessions
+        self.fetch = fetch
         self.transport = transport
         self.mail_from = mail_from
         self.policy = policy or RetryPolicy()
@@ -107,11 +109,16 @@ class MailSender:
         """Claim one batch of due mails and send it; return how many were claimed."""
         claim = uuid.uuid4()
         deadline = asyncio.get_running_loop().time() + self.policy.lease_s  # taken before the database's
-        async with unit_of_work(self.sessions) as session:
-            batch = await claim_due(session, claim, self.policy.batch, self.policy.lease_s)
+        batch = await self._claim(claim)
         if batch:
             await self._deliver(batch, claim, deadline)
         return len(batch)
+
+    async def _claim(self, claim: uuid.UUID) -> list[ClaimedMail]:
+        if self.fetch is not None:
+            return await claim_due_alone(self.fetch, claim, self.policy.batch, self.policy.lease_s)
+        async with unit_of_work(self.sessions) as session:
+            return await claim_due(session, claim, self.policy.batch, self.policy.lease_s)
 
     async def _deliver(self, batch: list[ClaimedMail], claim: uuid.UUID, deadline: float) -> None:
         try:

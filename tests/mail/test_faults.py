@@ -13,8 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from delete_api.database import make_sessionmaker
+from domain.mail.claims import Fetch
 from domain.mail.sender import MailSender
 from domain.mail.transport import MailConnection
+from domain.read_lane import ReadLane
 from infra.smtp_transport import SmtpTransport
 from infra.smtp_url import parse_smtp_url
 from tests.support.outbox import FAST, TOKEN, enqueue_committed, outbox_rows, running
@@ -24,8 +26,9 @@ from tests.support.smtp import SmtpSink
 MAIL_FROM = "Delete <no-reply@delete.test>"
 
 
-def smtp_sender(sessions: async_sessionmaker[AsyncSession], sink: SmtpSink, **timing: float) -> MailSender:
-    return MailSender(sessions, SmtpTransport(parse_smtp_url(sink.url)), MAIL_FROM, replace(FAST, **timing))
+def smtp_sender(sessions: async_sessionmaker[AsyncSession], sink: SmtpSink, fetch: Fetch | None = None,
+                **timing: float) -> MailSender:
+    return MailSender(sessions, SmtpTransport(parse_smtp_url(sink.url)), MAIL_FROM, replace(FAST, **timing), fetch)
 
 
 async def wait_until_sent(sessions: async_sessionmaker[AsyncSession], count: int, timeout_s: float = 15.0) -> None:
@@ -57,20 +60,29 @@ async def test_smtp_down_for_a_while_then_back_delivers_every_mail_once(
     assert "someone.private" not in caplog.text and TOKEN not in caplog.text
 
 
+@pytest.mark.parametrize("claims", ["in a unit of work", "alone on a kept connection"])
 async def test_two_nodes_sending_the_same_outbox_never_send_a_mail_twice(
-        sessions: async_sessionmaker[AsyncSession], mail_database_url: str, sink: SmtpSink) -> None:
-    """Two senders on their own engines (two nodes) drain 200 mails together: each arrives once, both worked."""
+        sessions: async_sessionmaker[AsyncSession], mail_database_url: str, sink: SmtpSink, claims: str) -> None:
+    """Two senders on their own engines (two nodes) drain 200 mails together: each arrives once, both worked;
+    whether each claim is a transaction of the sender's or one statement alone in autocommit (as a node runs it)."""
     sink.delay_s = 0.005  # one node alone would take a second: the other one, started with it, surely takes part
     ids = await enqueue_committed(sessions, 200)
     async with pooled_engine(mail_database_url, pool_size=3) as other_engine:
         async with other_engine.connect() as warm:  # its first claim must not wait for a new connection (CI once:
             await warm.execute(text("SELECT 1"))  # node A sent all 200 while node B was still connecting)
-        node_a = smtp_sender(sessions, sink)
-        node_b = smtp_sender(make_sessionmaker(other_engine), sink)
-        async with running(node_a, node_b):
-            await sink.wait_for(200, timeout_s=30)
-            await wait_until_sent(sessions, 200)
-            await asyncio.sleep(0.5)
+        makers = [sessions, make_sessionmaker(other_engine)]
+        lanes = [ReadLane(maker, width=1) for maker in makers]
+        kept = claims.endswith("kept connection")
+        node_a, node_b = (smtp_sender(maker, sink, fetch=lane.fetch if kept else None)
+                          for maker, lane in zip(makers, lanes, strict=True))
+        try:
+            async with running(node_a, node_b):
+                await sink.wait_for(200, timeout_s=30)
+                await wait_until_sent(sessions, 200)
+                await asyncio.sleep(0.5)
+        finally:
+            for lane in lanes:
+                await lane.close()
     assert sink.copies() == {f"<{mail_id}@delete.test>": 1 for mail_id in ids}
     assert node_a.sent + node_b.sent == 200 and node_a.sent > 0 and node_b.sent > 0, (node_a.sent, node_b.sent)
     assert {row.attempts for row in await outbox_rows(sessions)} == {1}

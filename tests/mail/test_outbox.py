@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.mail.outbox import OutboxStats, enqueue, outbox_stats
 from domain.mail.sender import MailSender
+from domain.raw_statements import RawStatement
+from domain.read_lane import ReadLane
 from domain.transaction import unit_of_work
 from infra.smtp_transport import SmtpTransport
 from infra.smtp_url import parse_smtp_url
 from tests.support.outbox import FAST, TOKEN, enqueue_committed, outbox_rows, running
 from tests.support.smtp import SmtpSink
+from tests.support.statements import round_trips
 
 MAIL_FROM = "Delete <no-reply@delete.test>"
 
@@ -101,3 +105,21 @@ async def test_outbox_stats_give_depth_and_oldest_age(
     await smtp_sender(sessions, sink).run_once()
     async with sessions() as session:
         assert (await outbox_stats(session)).depth == 0
+
+
+async def test_a_nodes_poll_with_nothing_due_is_one_statement(sessions: async_sessionmaker[AsyncSession],
+                                                              mail_engine: AsyncEngine, sink: SmtpSink) -> None:
+    """Every node polls the outbox every second: on its kept connection a poll that finds nothing is one statement,
+    with no BEGIN or COMMIT; a due mail is claimed by it and delivered as before."""
+    lane = ReadLane(sessions, width=1)
+    sender = MailSender(sessions, SmtpTransport(parse_smtp_url(sink.url)), MAIL_FROM, FAST, fetch=lane.fetch)
+    try:
+        await lane.fetch(RawStatement("SELECT 1"), {})  # the lease (the pool's ping) before counting
+        with round_trips(mail_engine) as heard:
+            assert await sender.run_once() == 0
+        assert heard == Counter({"UPDATE": 1})
+        [mail_id] = await enqueue_committed(sessions)
+        assert await sender.run_once() == 1
+    finally:
+        await lane.close()
+    assert sink.copies() == {f"<{mail_id}@delete.test>": 1}

@@ -19,7 +19,7 @@ from delete_api.embedded.redis_cluster import RedisClusterHarness
 from infra.redis_cluster import cluster_client, parse_cluster_url
 from realtime.presence import Presence
 from tests.support.nodes import Nodes, signup_user
-from tests.support.presence import Sock, presence_on
+from tests.support.presence import Sock, outlive_the_ttl, presence_on
 from tests.support.users import PASSWORD
 
 A = 0
@@ -64,6 +64,19 @@ async def test_presence_of_sockets_connecting_together_is_pipelined_across_maste
     assert presence._joins.batches < len(socks) / 4
     await asyncio.gather(*(presence.disconnected(s) for s in socks))
     assert await presence.online_count() == 0
+
+
+async def test_live_sockets_stay_online_past_the_ttl_on_the_cluster(engine: AsyncEngine,
+                                                                     redis_cluster: RedisClusterHarness) -> None:
+    """The refresh's script runs once per partition of a chunk, in that partition's slot: everyone stays online."""
+    url = parse_cluster_url(redis_cluster.url)
+    assert url is not None
+    client = cluster_client(url, max_connections=4)
+    try:
+        async with presence_on(client, engine, ttl_s=0.9) as presence:
+            await outlive_the_ttl(presence, 40)
+    finally:
+        await client.aclose()
 
 
 async def test_login_throttle_counts_failures_on_the_cluster(cluster_nodes: Nodes) -> None:

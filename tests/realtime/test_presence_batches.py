@@ -16,8 +16,8 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from realtime.presence import Presence
-from tests.support.presence import Sock, presence_on
+from realtime.presence import REFRESH_CHUNK, Presence
+from tests.support.presence import Sock, outlive_the_ttl, presence_on
 
 PEOPLE = 60
 
@@ -59,3 +59,10 @@ async def test_presence_survives_a_redis_that_lost_its_scripts(presence: Presenc
     await redis_client.script_flush()
     await asyncio.gather(*(presence.disconnected(s) for s in people))
     assert await presence.online_count() == 0
+
+
+async def test_live_sockets_stay_online_past_the_ttl(engine: AsyncEngine, redis_client: aioredis.Redis) -> None:
+    """The refresh pushes every live socket's expiry forward, more people than one refresh chunk included; a
+    socket closed meanwhile stays closed."""
+    async with presence_on(redis_client, engine, ttl_s=0.9) as presence:
+        await outlive_the_ttl(presence, REFRESH_CHUNK + 50)

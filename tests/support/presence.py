@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,13 +26,34 @@ class Sock:
 
 
 @asynccontextmanager
-async def presence_on(client: aioredis.Redis, engine: AsyncEngine) -> AsyncIterator[Presence]:
+async def presence_on(client: aioredis.Redis, engine: AsyncEngine, ttl_s: float = 60) -> AsyncIterator[Presence]:
     """Presence under a key prefix of its own; its publisher and its partners' connection closed afterwards."""
     publisher = RedisPublisher(client)
     prefix = f"t{uuid.uuid4().hex[:8]}:"
     reads = BatchConnection(engine)
     try:
-        yield Presence(client, prefix, EventLog(publisher, prefix), reads, ttl_s=60)
+        yield Presence(client, prefix, EventLog(publisher, prefix), reads, ttl_s=ttl_s)
     finally:
         await publisher.close()
         await reads.close()
+
+
+async def outlive_the_ttl(presence: Presence, people: int) -> None:
+    """``people`` people connect (the first one twice), one leaves; with the refresh running for twice the ttl,
+    everyone else is still online and the one who left is not brought back; the first one stays online on one
+    device when the other leaves."""
+    users = [str(uuid.uuid4()) for _ in range(people)]
+    phones = [Sock(user) for user in users]
+    tablet = Sock(users[0])
+    await asyncio.gather(*(presence.connected(s) for s in [*phones, tablet]))
+    await presence.start()
+    try:
+        await presence.disconnected(phones[1])
+        await asyncio.sleep(2 * presence.ttl_s)
+        assert await presence.online_count() == people - 1
+        assert [await presence.is_online(user) for user in users] == [True, False] + [True] * (people - 2)
+        await presence.disconnected(tablet)
+        await asyncio.sleep(presence.ttl_s)
+        assert await presence.is_online(users[0])
+    finally:
+        await presence.stop()

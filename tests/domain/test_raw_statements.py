@@ -28,6 +28,22 @@ async def test_named_parameters_casts_and_columns_as_attributes(session: AsyncSe
         _ = row.missing
 
 
+async def test_rows_read_columns_as_the_record_does(session: AsyncSession) -> None:
+    """A column named as a tuple method is the column; a name used twice is the one the driver's record gives;
+    positions and slices are the columns in order; two statements' rows do not share attributes."""
+    statement = RawStatement("SELECT 1 AS n, 7 AS count, 2 AS n, 'x' AS label")
+    [row] = await statement.fetch(session, {})
+    pooled = await (await session.connection()).get_raw_connection()
+    [record] = await pooled.driver_connection.fetch(statement.sql)
+    assert (row.n, row.count, row.label) == (record["n"], 7, "x")
+    assert (row[0], row[2], row[1:], len(row), list(row)) == (1, 2, (7, 2, "x"), 4, [1, 7, 2, "x"])
+    [other] = await RawStatement("SELECT 5 AS total").fetch(session, {})
+    assert other.total == 5
+    with pytest.raises(AttributeError):
+        _ = other.label
+    assert await RawStatement("SELECT 1 AS n WHERE false").fetch(session, {}) == []
+
+
 async def test_it_reads_inside_the_sessions_transaction_and_is_counted(session: AsyncSession,
                                                                        engine: AsyncEngine) -> None:
     """What the session wrote and has not committed is visible; the statement reaches the engine's

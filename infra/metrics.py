@@ -9,9 +9,10 @@ live workers. Docs: README "Operating Delete".
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -40,6 +41,7 @@ class _Off:
 
 
 _OFF = _Off()
+M = TypeVar("M", Counter, Gauge, Histogram)
 
 
 def _counter(name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
@@ -52,6 +54,18 @@ def _gauge(name: str, doc: str, labels: Sequence[str] = (), **mode: Any) -> Gaug
 
 def _histogram(name: str, doc: str, labels: Sequence[str] = (), **buckets: Any) -> Histogram:
     return Histogram(name, doc, labels, **buckets) if RECORDING else cast(Histogram, _OFF)
+
+
+def labelled(metric: M, *values: str) -> M:
+    """``metric.labels(*values)``, looked up once per set of values: the child stays the same object for the
+    process's life (no metric here ever removes one), and ``labels`` validates and locks on every call (with the
+    counters' increments, about 3 % of a busy node's CPU on the command path)."""
+    return cast(M, _child(metric, values))
+
+
+@functools.cache
+def _child(metric: Any, values: tuple[str, ...]) -> Any:
+    return metric.labels(*values)
 
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

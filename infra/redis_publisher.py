@@ -113,5 +113,5 @@ _KINDS = {ord("D"): "durable", ord("E"): "ephemeral", ord("C"): "control"}
 
 def _published(message: bytes) -> bytes:
     """Count a message by kind; durable ones are stamped with the publication time (the delivery lag's start)."""
-    metrics.events_published.labels(_KINDS.get(message[0], "other") if message else "other").inc()
+    metrics.labelled(metrics.events_published, _KINDS.get(message[0], "other") if message else "other").inc()
     return wire.stamped(message, time.time_ns() // 1_000_000)

@@ -116,7 +116,7 @@ class Connection:
         if kind == "D":
             self.push(Durable(seq, payload, published_ms))
         elif kind == "E":
-            metrics.events_delivered.labels("ephemeral").inc()
+            metrics.labelled(metrics.events_delivered, "ephemeral").inc()
             self.push(payload)
         else:
             self._control(payload)
@@ -307,8 +307,8 @@ class Connection:
         try:
             code = await self._execute(command, ref, data)
             seconds = time.perf_counter() - started
-            metrics.commands.labels(command.type, code or "ok").inc()
-            metrics.command_duration.labels(command.type).observe(seconds)
+            metrics.labelled(metrics.commands, command.type, code or "ok").inc()
+            metrics.labelled(metrics.command_duration, command.type).observe(seconds)
             if log.isEnabledFor(logging.DEBUG):
                 fields: dict[str, object] = {"duration_ms": round(seconds * 1000, 2),
                                              "outcome": "ok" if code is None else "error"}
@@ -369,7 +369,7 @@ class Connection:
             await self._replay("gap", after=self.cursor, up_to=event.seq - 1)
         await self._send(event.frame)
         self.cursor = event.seq
-        metrics.events_delivered.labels("durable").inc()
+        metrics.labelled(metrics.events_delivered, "durable").inc()
         if event.published_ms is not None:
             metrics.delivery_lag.observe(max(0.0, time.time() - event.published_ms / 1000))
 

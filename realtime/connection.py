@@ -1,7 +1,9 @@
 """One authenticated socket: a reader, a writer, a bounded outbox and the durable cursor.
 
 Everything sent on the socket goes through the outbox and the single writer
-task, so ordering is decided in one place:
+task, so ordering is decided in one place (a reply or the next durable event
+pushed while the writer waits with nothing queued is written at once by the
+pusher, exactly what the writer would send next, without waking it):
 
 - durable events are sent strictly in ``seq`` order: a duplicate (seq at or
   below the cursor) is dropped, a gap is filled from PostgreSQL first (if seq n
@@ -137,6 +139,9 @@ class Connection:
         """Queue ``item`` for the writer; a full outbox closes the socket as too slow."""
         if self.close_code is not None:
             return
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done() and not self.outbox and self._sent_now(item):
+            return
         if len(self.outbox) >= OUTBOX_LIMIT:
             metrics.slow_consumer_closes.inc()
             self.close(SLOW_CONSUMER, "too slow to keep up; reconnect and sync")
@@ -145,6 +150,19 @@ class Connection:
         wakeup = self._wakeup
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
+
+    def _sent_now(self, item: Item) -> bool:
+        """With the writer idle (waiting, nothing queued), write a reply or the next durable event at once, as the
+        writer would next, without waking it; False when the transport does not take it (the writer then does)."""
+        send_now = self._send_now
+        if send_now is None:
+            return False
+        if isinstance(item, str):
+            return send_now(item)
+        if isinstance(item, Durable) and item.seq == self.cursor + 1 and send_now(item.frame):
+            self._delivered(item)
+            return True
+        return False
 
     def close(self, code: int, reason: str) -> None:
         """Close the socket with ``code`` as soon as possible (the writer stops sending)."""
@@ -368,6 +386,9 @@ class Connection:
         if event.seq > self.cursor + 1:
             await self._replay("gap", after=self.cursor, up_to=event.seq - 1)
         await self._send(event.frame)
+        self._delivered(event)
+
+    def _delivered(self, event: Durable) -> None:
         self.cursor = event.seq
         metrics.labelled(metrics.events_delivered, "durable").inc()
         if event.published_ms is not None:

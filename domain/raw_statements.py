@@ -58,7 +58,7 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
     record does."""
     position = {name: i for i, name in enumerate(names)}
     columns = {name: property(operator.itemgetter(i)) for name, i in position.items()
-               if name.isidentifier() and not name.startswith("_")}
+               if name.isidentifier() and not (name.startswith("__") and name.endswith("__"))}
     return type("Row", (Row,), {"__slots__": (), **columns})
 
 

@@ -54,6 +54,14 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             extensions: Any = self.scope["extensions"]  # typed for ASGI's own extensions only
             extensions[SEND_TEXT_NOW] = self.send_text_now
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        scope: Any = getattr(self, "scope", None)  # set once the upgrade was answered
+        if scope is not None:
+            # the bound method in the scope keeps this protocol in a reference cycle: without it the protocol is
+            # freed when its socket closes, not at the node's next scheduled full collection
+            scope["extensions"].pop(SEND_TEXT_NOW, None)
+
     def send_text_now(self, text: str) -> bool:
         """Write ``text`` as one frame now, past the ASGI send (its message dict, its state checks, the caller's
         timer), when the socket is open and the transport takes data; False when it is not (paused by a slow

@@ -13,10 +13,10 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from delete_api.settings import Settings
-from domain.mail.claims import Fetch
 from domain.mail.retry import RetryPolicy
 from domain.mail.sender import MailSender
 from domain.mail.transport import MailTransport
+from domain.raw_statements import Fetch
 from infra.eml_transport import EmlTransport
 from infra.smtp_transport import SmtpTransport
 from infra.smtp_url import parse_smtp_url

@@ -10,7 +10,7 @@ overwrite the newer claim. Times are the database's (``now()``), so the nodes' c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.mail.outbox import OUTBOX, PENDING
 from domain.models.mail import MAX_ERROR_CHARS
-from domain.raw_statements import RawStatement, Row
+from domain.raw_statements import Fetch, RawStatement, Row
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,6 @@ CLAIM_DUE = RawStatement.of(
             due_at=func.now() + bindparam("lease", type_=Interval))
     .returning(OUTBOX.c.id, OUTBOX.c.recipient, OUTBOX.c.subject, OUTBOX.c.text_body, OUTBOX.c.html_body,
                OUTBOX.c.created_at, OUTBOX.c.attempts))
-
-Fetch = Callable[[RawStatement, Mapping[str, Any]], Awaitable[list[Row]]]
 
 
 async def claim_due(session: AsyncSession, claim: uuid.UUID, limit: int, lease_s: float) -> list[ClaimedMail]:

@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.background import cancel_and_wait
-from domain.mail.claims import ClaimedMail, Failure, Fetch, claim_due, claim_due_alone, mark_failed, mark_sent, release
+from domain.mail.claims import ClaimedMail, Failure, claim_due, claim_due_alone, mark_failed, mark_sent, release
 from domain.mail.compose import compose, recipient_domain
 from domain.mail.outbox import prune_finished
 from domain.mail.retry import RetryPolicy
 from domain.mail.transport import MailConnection, MailRefused, MailTransport
+from domain.raw_statements import Fetch
 from domain.transaction import unit_of_work
 
 log = logging.getLogger("domain.mail")

@@ -13,9 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from delete_api.database import make_sessionmaker
-from domain.mail.claims import Fetch
 from domain.mail.sender import MailSender
 from domain.mail.transport import MailConnection
+from domain.raw_statements import Fetch
 from domain.read_lane import ReadLane
 from infra.smtp_transport import SmtpTransport
 from infra.smtp_url import parse_smtp_url

@@ -131,6 +131,10 @@ def _add_load(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                        help="mean seconds between app restarts of an active user (default 300)")
     mixed.add_argument("--nodes", type=int, choices=range(1, 9), default=2, metavar="1..8",
                        help="nodes the users are spread over, round robin (default 2)")
+    mixed.add_argument("--cpu-profile", action="store_true",
+                       help="sample each node's Python stack per millisecond of its CPU over the measured window "
+                            "(bench.cpu_profile): the top functions and packages in the report, the stacks in "
+                            "cpu-profile.folded; needs nodes this command starts (not --url)")
     mixed.add_argument("--progress", type=_positive(float), default=10.0,
                        help="seconds between progress lines (default 10)")
     idle = load.add_argument_group("idle sockets")

@@ -207,8 +207,10 @@ def child_env(resolved: Settings, work: Path, name: str, *, bcrypt_cost: int = 4
     return env
 
 
-def serve_argv(port: int) -> list[str]:
-    return [sys.executable, "-m", "delete_api.cli", "serve", "--port", str(port)]
+def serve_argv(port: int, profile_dir: Path | None = None) -> list[str]:
+    """``delete-api serve`` on ``port``; with ``profile_dir``, under ``bench.cpu_profile`` writing there."""
+    profiler = [] if profile_dir is None else ["-m", "bench.cpu_profile", str(profile_dir)]
+    return [sys.executable, *profiler, "-m", "delete_api.cli", "serve", "--port", str(port)]
 
 
 # -- CPU and the machine ------------------------------------------------------------------------------

@@ -99,6 +99,7 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
     engine = make_engine(resolved.database_url.reveal(), pool_size=4, max_overflow=4)
     ctx = Ctx(args=args, settings=settings, resolved=resolved, procs=procs, work=work, engine=engine,
               sessions=make_sessionmaker(engine), infra=infra_pids(settings, work),
+              profile_dir=out / "cpu-profile" if args.cpu_profile else None,
               tokens=TokenConfig(secret=resolved.jwt_secret.reveal(), algorithm=resolved.jwt_algorithm,
                                  access_ttl_s=12 * 3600))
     machine = machine_facts()
@@ -153,6 +154,8 @@ def _defaults(args: argparse.Namespace) -> None:
         args.users = args.users if args.users is not None else 2000
         args.active = args.active if args.active is not None else max(1, args.users // 10)
         args.duration = args.duration if args.duration is not None else 60.0
+    if args.url and args.cpu_profile:
+        raise BenchError("--cpu-profile samples the nodes this command starts: leave out --url")
     if args.url and not (os.environ.get("DATABASE_URL") and os.environ.get("JWT_SECRET")):
         raise BenchError("--url needs DATABASE_URL and JWT_SECRET: the users are seeded into the nodes' database "
                          "and their tokens signed with the nodes' secret")

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import httpx
 import psutil
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bench import cpu_profile_report
 from bench.harness import (
     CpuGroups,
     Processes,
@@ -66,6 +68,7 @@ class Ctx:
     infra: CpuGroups
     tag: str = field(default_factory=lambda: secrets.token_hex(4))
     seeded: list[uuid.UUID] = field(default_factory=list)  # users to delete afterwards on a kept database
+    profile_dir: Path | None = None  # with --cpu-profile: where the nodes' profilers write
 
     async def nodes(self, names: list[str], *, bcrypt_cost: int = 4) -> list[Node]:
         """Start ``delete-api serve`` nodes (or take the ``--url`` ones) and wait until they are healthy."""
@@ -76,11 +79,39 @@ class Ctx:
         scrape_ports = [free_port() for _ in names]
         for name, port, scrape_port in zip(names, ports, scrape_ports, strict=True):
             env = child_env(self.resolved, self.work, name, bcrypt_cost=bcrypt_cost)
-            self.procs.spawn(name, serve_argv(port), {**env, "METRICS_PORT": str(scrape_port)})
+            self.procs.spawn(name, serve_argv(port, self.profile_dir), {**env, "METRICS_PORT": str(scrape_port)})
         await asyncio.gather(*(self.procs.wait_healthy(n, f"http://127.0.0.1:{p}/v1/health")
                                for n, p in zip(names, ports, strict=True)))
         return [Node(n, f"http://127.0.0.1:{p}", self.procs.procs[n].pid, f"http://127.0.0.1:{m}/metrics")
                 for n, p, m in zip(names, ports, scrape_ports, strict=True)]
+
+    def start_profiles(self, nodes: list[Node]) -> None:
+        """With --cpu-profile: the nodes' profilers start sampling (the measured window begins)."""
+        if self.profile_dir is not None:
+            for node in nodes:
+                if node.pid is not None:
+                    os.kill(node.pid, signal.SIGUSR2)
+
+    async def collect_profiles(self, nodes: list[Node], wait_s: float = 15.0) -> dict[str, Any] | None:
+        """With --cpu-profile: stop the nodes' sampling, wait for their files, merge them and summarise (the
+        merged stacks go to ``cpu-profile.folded`` beside the report)."""
+        if self.profile_dir is None:
+            return None
+        files = [self.profile_dir / f"cpu-{n.pid}.folded" for n in nodes if n.pid is not None]
+        for node in nodes:
+            if node.pid is not None:
+                os.kill(node.pid, signal.SIGUSR1)
+        for _ in range(round(wait_s / 0.1)):  # a node writes its file when the signal reaches its main thread
+            if all(f.exists() for f in files):
+                break
+            await asyncio.sleep(0.1)
+        stacks = cpu_profile_report.read_folded(f for f in files if f.exists())
+        (self.profile_dir.parent / "cpu-profile.folded").write_text(
+            "".join(f"{';'.join(frames)} {n}\n" for frames, n in stacks.most_common()))
+        profile = {"nodes": sum(f.exists() for f in files), **cpu_profile_report.summary(stacks)}
+        for line in cpu_profile_report.lines(profile):
+            say(f"cpu profile: {line}")
+        return profile
 
     def stop(self, nodes: list[Node]) -> None:
         if not self.args.url:

@@ -212,6 +212,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], figures.Samples]:
         server_before = await server_metrics.scrape(scrape_urls)
         measured_from_unix = time.time()
         sampler.rows.clear()
+        ctx.start_profiles(nodes)
         cpu0, wall0, completed0 = cpu_snapshot(groups), time.monotonic(), rec.completed
         say(f"mixed: measuring for {duration:g}s (likes at most every {like_interval:g}s)")
         await _progress(rec, sampler, duration, args.progress)
@@ -220,6 +221,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], figures.Samples]:
         per_command = figures.cpu_per_command(cpu0, cpu1, [n.name for n in nodes], completed1 - completed0)
         say(f"mixed: {figures.cpu_per_command_line(per_command)}")
         server_view = _server_view(server_metrics.window(server_before, await server_metrics.scrape(scrape_urls)))
+        cpu_profile = await ctx.collect_profiles(nodes)
         say("mixed: stopping the users")
         _, late = await asyncio.wait(runners, timeout=STOP_TIMEOUT_S)
         for task in [*late, moderating]:
@@ -266,6 +268,7 @@ async def mixed_scenario(ctx: Ctx) -> tuple[dict[str, Any], figures.Samples]:
         "node_memory": {n: _memory(timeline, n) for n in names},
         "cpu_percent": cpu_percent(cpu0, cpu1, wall1 - wall0),
         "cpu_per_command": per_command,
+        "cpu_profile": cpu_profile,
         "server_log": server_log,
         "server_latency_ms": server_view,
         "drops": sum(d.drops for d in devices), "restarts": sum(d.restarts for d in devices),

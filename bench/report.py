@@ -24,7 +24,7 @@ SUMMARY_KEYS = ("benchmark", "params", "machine", "mixed", "soak", "idle", "logi
 MIXED_KEYS = ("nodes", "users", "active", "sockets", "duration_s", "measured_from_unix", "generator_max_rss_mb",
               "warmup", "connect", "latency_ms", "commands",
               "command_types", "errors", "events", "delivered_per_s", "verification", "node_memory", "cpu_percent",
-              "cpu_per_command", "server_log", "server_latency_ms", "timeline")
+              "cpu_per_command", "cpu_profile", "server_log", "server_latency_ms", "timeline")
 VERIFICATION_KEYS = ("committed_events", "devices", "expected_deliveries", "delivered_live", "recovered_by_sync",
                      "lost", "lost_ids", "unexpected", "unexpected_ids", "duplicates", "caught_up")
 SOAK_KEYS = ("duration_s", "warmup_s", "window_s", "memory_growth_percent", "rss_slope_mb_per_min",

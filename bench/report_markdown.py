@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench import cpu_profile_report
 from bench.load_figures import cpu_per_command_line
 
 
@@ -77,7 +78,8 @@ def _mixed(mixed: dict[str, Any]) -> list[str]:
         lines += ["Lost:", ""] + [f"- `{json.dumps(x)}`" for x in v["lost_ids"][:20]] + [""]
     if mixed["errors"]:
         lines += ["Command errors: " + ", ".join(f"{k} x{n}" for k, n in mixed["errors"].items()), ""]
-    return lines + _server_view(mixed.get("server_latency_ms")) + _mixed_nodes(mixed)
+    profile = cpu_profile_report.markdown(mixed["cpu_profile"]) if mixed.get("cpu_profile") else []
+    return lines + _server_view(mixed.get("server_latency_ms")) + _mixed_nodes(mixed) + profile
 
 
 def _server_view(view: dict[str, Any] | None) -> list[str]:

@@ -36,7 +36,8 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
     data = tmp_path / "bench"
     result = subprocess.run(
         [*BENCH, "load", "--users", "12", "--active", "6", "--duration", "4", "--warmup", "2", "--progress", "2",
-         "--idle-sockets", "20", "--hold", "1", "--logins", "2", "--login-rounds", "1", "--out", str(out),
+         "--idle-sockets", "20", "--hold", "1", "--logins", "2", "--login-rounds", "1", "--cpu-profile",
+         "--out", str(out),
          "--data-dir", str(data)],
         env=clean_env(), capture_output=True, text=True, timeout=280, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -74,6 +75,11 @@ def test_bench_load_tiny_run_writes_the_whole_report_and_loses_nothing(tmp_path:
     assert set(per_command["node_cpu_s"]) == set(mixed["nodes"])
     assert "Server CPU per command: " in (out / "report.md").read_text()
     assert "mixed: server CPU per command: " in result.stderr
+    profile = mixed["cpu_profile"]  # --cpu-profile: both nodes sampled over the window, merged
+    assert profile["nodes"] == 2 and profile["cpu_ms"] > 0 and profile["self"] and profile["packages"]
+    folded = (out / "cpu-profile.folded").read_text()
+    assert "delete_api.cli" in folded or "realtime/" in folded  # the nodes' own code was sampled
+    assert "## CPU profile of the nodes" in (out / "report.md").read_text() and "cpu profile: " in result.stderr
     assert (out / "report.md").read_text().startswith("# Load report: ")
     assert summary["plots"] == list(report_plots.PLOTS)
     for name in report_plots.PLOTS:

@@ -36,6 +36,7 @@ from domain.safety.cache import WordCache
 from infra.login_throttle import LoginLimits, LoginThrottle
 from infra.redis_cluster import ShardedSource, cluster_client, node_client_factory, parse_cluster_url
 from infra.redis_cluster import prepare as prepare_redis
+from infra.redis_commands import Commands, command_channel
 from infra.redis_publisher import RedisPublisher
 from infra.typing_throttle import TypingThrottle
 from infra.word_list_sync import CHECK_S, WordListSync
@@ -117,7 +118,7 @@ def _realtime_deps(settings: Settings, common: _Common, redis_url: str,
                           own_origin=settings.public_base_url, version=__version__)
     return RealtimeDeps(config=config, sessions=common.sessions, auth=common.auth, storage=common.storage,
                         events=common.events, hub=hub, presence=presence, discovery=live,
-                        typing=TypingThrottle(common.redis, prefix), content_filter=common.content_filter,
+                        typing=TypingThrottle(common.commands, prefix), content_filter=common.content_filter,
                         reads=common.reads,
                         access=AccessChecker(batches.logins, common.auth.tokens),
                         catchup=CatchUpReader(batches.positions))
@@ -147,6 +148,7 @@ class _Common:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: aioredis.Redis
+    commands: Commands  # the command path's PUBLISH and SET (the lean channel on a single Redis)
     events: EventLog
     auth: AuthDeps
     storage: MediaStorage
@@ -165,7 +167,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     redis = _redis_client(redis_url)
     await prepare_redis(redis)
     prefix = str(settings.extra.get("redis_prefix", "delete:"))
-    publisher = RedisPublisher(redis)
+    commands = command_channel(redis_url, redis)  # PUBLISH and the typing throttle's SET, per socket command
+    publisher = RedisPublisher(redis, commands=commands)
     events = EventLog(publisher, prefix)
     sessions = make_sessionmaker(engine)
     read_engine = make_engine(settings.database_read_url.reveal()) if settings.database_read_url else None
@@ -186,8 +189,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     word_sync = WordListSync(content_filter, redis, _dedicated_client(redis_url), prefix,
         check_s=float(settings.extra.get("word_check_s", CHECK_S)))
     content_filter.signal = word_sync
-    common = _Common(engine=engine, sessions=sessions, redis=redis, events=events, auth=auth, storage=storage,
-                     resets=resets, content_filter=content_filter, reads=reads)
+    common = _Common(engine=engine, sessions=sessions, redis=redis, commands=commands, events=events, auth=auth,
+                     storage=storage, resets=resets, content_filter=content_filter, reads=reads)
     batches = _BatchReads.on(engine)
     realtime = _realtime_deps(settings, common, redis_url, batches)
     jobs = JobRunner(sessions, events, jobs_interval_s(settings))

@@ -5,9 +5,10 @@ publish loses nothing: the message waits in a bounded buffer and is sent
 again when Redis answers; past the bound the oldest are dropped and clients
 recover them with ``sync`` (or their node's catch-up after it resubscribes).
 
-On a Redis Cluster (a ``RedisCluster`` client) messages go out with SPUBLISH, so each travels only within the shard
-that owns its channel's slot; the cluster client follows MOVED replies and failovers, and what fails meanwhile
-waits in the same buffer.
+Messages go through ``Commands``: on a single Redis the lean pipelined channel (``infra.resp_channel``),
+else the redis-py client. On a Redis Cluster (a ``RedisCluster`` client) messages go out with SPUBLISH, so
+each travels only within the shard that owns its channel's slot; the cluster client follows MOVED replies and
+failovers, and what fails meanwhile waits in the same buffer.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from domain.background import cancel_and_wait
 from domain.events import wire
 from infra import metrics
 from infra.redis_cluster import is_cluster
+from infra.redis_commands import Commands, RedisPyCommands
 
 log = logging.getLogger("infra.redis_publisher")
 
@@ -36,9 +38,11 @@ RETRY_INTERVAL_S = 0.5
 class RedisPublisher:
     """Sends messages to Redis channels; never raises to the caller."""
 
-    def __init__(self, redis: aioredis.Redis, *, retry_buffer: int = RETRY_BUFFER) -> None:
+    def __init__(self, redis: aioredis.Redis, *, retry_buffer: int = RETRY_BUFFER,
+                 commands: Commands | None = None) -> None:
         self.redis = redis
-        self.sharded = is_cluster(redis)
+        self.commands = commands or RedisPyCommands(redis)
+        self.verb = "SPUBLISH" if is_cluster(redis) else "PUBLISH"
         self._pending: deque[tuple[str, bytes]] = deque(maxlen=retry_buffer)
         self._retrying: asyncio.Task[None] | None = None
         self.failures = 0
@@ -58,10 +62,7 @@ class RedisPublisher:
             self._ensure_retrying()
 
     async def _send(self, channel: str, message: bytes) -> None:
-        if self.sharded:
-            await self.redis.spublish(channel, message)
-        else:
-            await self.redis.publish(channel, message)
+        await self.commands.call(self.verb, channel, message)
 
     def _failed(self, exc: BaseException) -> None:
         self.failures += 1
@@ -76,13 +77,7 @@ class RedisPublisher:
             return
         messages = [(channel, _published(message)) for channel, message in messages]
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for channel, message in messages:
-                    if self.sharded:
-                        pipe.spublish(channel, message)
-                    else:
-                        pipe.publish(channel, message)
-                await pipe.execute()
+            await self.commands.call_many([(self.verb, channel, message) for channel, message in messages])
         except Exception as exc:  # any failure (note at RETRY_INTERVAL_S)
             self._failed(exc)
             self._pending.extend(messages)
@@ -104,8 +99,9 @@ class RedisPublisher:
         log.info("publish retry buffer drained")
 
     async def close(self) -> None:
-        """Stop retrying (messages still buffered are recoverable by sync)."""
+        """Stop retrying (messages still buffered are recoverable by sync) and close the command channel."""
         await cancel_and_wait(self._retrying)
+        await self.commands.close()
 
 
 _KINDS = {ord("D"): "durable", ord("E"): "ephemeral", ord("C"): "control"}

@@ -8,10 +8,9 @@ from __future__ import annotations
 import logging
 import uuid
 
-import redis.asyncio as aioredis
-
 from domain.chat.rules import TYPING_INTERVAL_S
 from infra.redis_cluster import REDIS_ERRORS
+from infra.redis_commands import Commands
 
 log = logging.getLogger("infra.typing_throttle")
 
@@ -19,8 +18,8 @@ log = logging.getLogger("infra.typing_throttle")
 class TypingThrottle:
     """One Redis key per (user, match) that lives for the interval."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str, interval_s: float = TYPING_INTERVAL_S) -> None:
-        self.redis = redis
+    def __init__(self, commands: Commands, prefix: str, interval_s: float = TYPING_INTERVAL_S) -> None:
+        self.commands = commands
         self.prefix = prefix
         self.interval_ms = max(1, round(interval_s * 1000))
 
@@ -28,7 +27,7 @@ class TypingThrottle:
         """True if this typing event may go out now; False inside the interval of the previous one."""
         key = f"{self.prefix}typing:{user_id}:{match_id}"
         try:
-            return bool(await self.redis.set(key, b"1", px=self.interval_ms, nx=True))
+            return bool(await self.commands.call("SET", key, b"1", "PX", self.interval_ms, "NX"))
         except REDIS_ERRORS as exc:
             log.warning("typing throttle unavailable (%s); letting the event through", type(exc).__name__)
             return True

@@ -22,7 +22,7 @@ import functools
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import hiredis
 from redis.connection import parse_url
@@ -73,8 +73,8 @@ class _RespProtocol(asyncio.Protocol):
         return self.transport is not None and self.lost is None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport; uvloop's are not subclasses of asyncio.Transport, so no isinstance check
+        self.transport = cast(asyncio.Transport, transport)
         self.watchdog = self.loop.call_later(WATCH_EVERY_S, self._watch)
 
     def send(self, commands: Sequence[Command]) -> asyncio.Future[list[Any]]:

@@ -197,3 +197,26 @@ def test_tls_and_cluster_urls_stay_on_redis_py() -> None:
     assert not RespChannel.supports("rediss://h:6380") and not RespChannel.supports("redis+cluster://h:1,h:2")
     with pytest.raises(ValueError, match="redis:// or unix://"):
         RespChannel("rediss://h:6380")
+
+
+def test_under_uvloop_as_the_nodes_run_it(redis_url: str) -> None:
+    """The nodes run on uvloop, whose transports are not asyncio's classes: the same calls, a hang-up and the
+    reconnect, over the Unix socket or TCP of the Redis under test and over TCP to the scripted server."""
+    import uvloop
+
+    async def scenario() -> None:
+        channel = RespChannel(redis_url)
+        key = f"resp:{uuid.uuid4()}"
+        assert await channel.call("SET", key, b"1", "PX", 10_000, "NX") == b"OK"
+        assert await channel.call("SET", key, b"1", "PX", 10_000, "NX") is None
+        assert await channel.call_many([("DEL", key), ("EXISTS", key)]) == [1, 0]
+        await channel.close()
+        async with scripted(lambda cmd: None, hang_up_after=1) as server:
+            tcp = RespChannel(server.url)
+            with pytest.raises(RedisConnectionError):
+                await tcp.call("PUBLISH", "a", "1")
+            server.answer, server.hang_up_after = (lambda cmd: b":1\r\n"), None
+            assert await tcp.call("PUBLISH", "a", "1") == 1
+            await tcp.close()
+
+    uvloop.run(scenario())

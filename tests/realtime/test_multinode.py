@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.factory import Person, make_match
 from tests.support.nodes import (
     SERVER_PREFIX,
     EventSource,
@@ -123,6 +125,26 @@ async def test_sync_while_publishing_loses_and_reorders_nothing(nodes: Nodes, ev
         print(f"seed {seed}: {len(expected)} events, {len(replies)} syncs during publishing, "
               f"{duplicates} duplicate frames deduped")
         assert len(replies) >= 5, f"seed {seed}: only {len(replies)} syncs ran while publishing"
+
+
+async def test_what_a_command_on_one_node_publishes_reaches_the_partner_on_the_other_live(nodes: Nodes,
+                                                                                        engine: AsyncEngine) -> None:
+    """A command's events fan out through its node's own publisher: typing (ephemeral, past the throttle) and a
+    message (durable) sent on node A reach the partner's socket on node B at once, not through a later sync."""
+    ann, bob = await signup_user(nodes[A].base_url, "Ann"), await signup_user(nodes[B].base_url, "Bob")
+    match_id = str(await make_match(engine, Person(ann.id, "", ann.token), Person(bob.id, "", bob.token)))
+    async with open_device(nodes[A].ws_url, ann.token) as ann_a, open_device(nodes[B].ws_url, bob.token) as bob_b:
+        for _ in range(2):  # the second inside the throttle's interval is dropped on node A
+            assert (await ann_a.command("typing", {"match_id": match_id})).frame["ok"] is True
+        await bob_b.wait_until(lambda: any(f["type"] == "typing" for f in bob_b.others), timeout_s=2,
+                               what="typing from node A")
+        before = bob_b.max_seq
+        sent = await ann_a.command("messages.send", {"match_id": match_id, "body": "hello from A",
+                                                     "client_msg_id": str(uuid.uuid4())})
+        assert sent.frame["ok"] is True, sent.frame
+        await bob_b.wait_until(lambda: bob_b.max_seq > before, timeout_s=2, what="message.created from node A")
+        await asyncio.sleep(0.5)
+        assert [f["data"]["match_id"] for f in bob_b.others if f["type"] == "typing"] == [match_id]
 
 
 async def test_events_and_control_reach_every_node(nodes: Nodes, events: EventSource) -> None:

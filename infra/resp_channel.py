@@ -149,6 +149,8 @@ class RespChannel:
     async def call_many(self, commands: Sequence[Command]) -> list[Any]:
         """Several commands written at once, their replies in order; once all are in, the first error reply
         raises ``ResponseError`` (as redis-py's pipeline does)."""
+        if not commands:
+            return []
         protocol = self._protocol
         if protocol is None or not protocol.open:
             protocol = await self._connect()

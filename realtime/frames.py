@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.events.wire import dumps
+from domain.events.wire import dumps, loads
 from domain.quoting import quote
 from domain.wire.errors import ErrorBody
 
@@ -39,10 +39,14 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")  # NaN and Infinity are Python's extensions, not JSON
 
 
+# NaN and Infinity refused; one decoder made once (json.loads with a keyword argument makes one per call)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def parse(text: str) -> ClientFrame:
     """Decode one text frame; raise ``FrameError`` for anything but a well-formed command."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = loads(text, _DECODER)  # an escaped lone surrogate is read, then reported by path below
     except (ValueError, RecursionError):  # deep nesting raises RecursionError
         raise FrameError("frame is not valid JSON (or is nested too deeply)") from None
     if not isinstance(value, dict):

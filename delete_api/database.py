@@ -26,7 +26,7 @@ def make_engine(database_url: str, *, pool_size: int = 10, max_overflow: int = 1
         max_overflow=max_overflow,
         pool_timeout=10,
         pool_pre_ping=True,
-        json_deserializer=wire.loads,  # json and jsonb columns read by orjson (json where they differ)
+        json_deserializer=wire.loads_stored,  # json and jsonb columns read by orjson (json where they differ)
         connect_args={"command_timeout": 15, "server_settings": {"application_name": "delete-api"}},
     )
     _ping_with_the_begin(engine)

@@ -91,7 +91,17 @@ def loads(text: str, fallback: json.JSONDecoder = _PLAIN) -> Any:
     return fallback.decode(text)
 
 
-_LONG_NUMBER = re.compile(r"[0-9]{20}")
+def loads_stored(text: str) -> Any:
+    """The value of a JSON text this service stored (photos, prompts, event data: written by ``dumps`` from
+    validated values, so no integer past 64 bits), by orjson; what it refuses (1e400) by ``json``. No scan for
+    long numbers: on texts full of UUIDs it costs more than orjson's whole parse (7 us for 556 characters)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _PLAIN.decode(text)
+
+
+_LONG_NUMBER = re.compile(r"[0-9]{20}")  # frames are short: a few microseconds at most
 _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS  # both raise TypeError, as in json
 
 

@@ -38,6 +38,8 @@ from infra.redis_cluster import ShardedSource, cluster_client, node_client_facto
 from infra.redis_cluster import prepare as prepare_redis
 from infra.redis_commands import Commands, command_channel
 from infra.redis_publisher import RedisPublisher
+from infra.resp_channel import RespChannel
+from infra.resp_subscriber import LeanSubscriber
 from infra.typing_throttle import TypingThrottle
 from infra.word_list_sync import CHECK_S, WordListSync
 from realtime.deps import RealtimeDeps, SocketConfig
@@ -81,11 +83,15 @@ def _redis_client(url: str) -> aioredis.Redis:
 
 
 def _subscriber(url: str) -> Callable[[], PubSubSource]:
-    """What the hub subscribes with: a fresh connection each time, or a cluster's sharded subscriber."""
+    """What the hub subscribes with: the lean subscriber on a single Redis (a fresh connection each time), a
+    cluster's sharded subscriber, or redis-py's (TLS)."""
     cluster = parse_cluster_url(url)
     if cluster is not None:
         source = ShardedSource(cluster)
         return lambda: source
+    if RespChannel.supports(url):
+        lean = LeanSubscriber(url, name="delete-api-hub")
+        return lambda: lean
     return lambda: aioredis.Redis.from_url(url, socket_connect_timeout=3, health_check_interval=10)
 
 

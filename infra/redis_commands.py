@@ -43,4 +43,4 @@ class RedisPyCommands:
 
 def command_channel(url: str, redis: aioredis.Redis) -> Commands:
     """The lean channel when ``url`` names a single Redis without TLS, else ``redis`` itself."""
-    return RespChannel(url) if RespChannel.supports(url) else RedisPyCommands(redis)
+    return RespChannel(url, name="delete-api-commands") if RespChannel.supports(url) else RedisPyCommands(redis)

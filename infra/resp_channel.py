@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import hiredis
 from redis.connection import parse_url
@@ -38,7 +38,7 @@ CONNECT_TIMEOUT_S = 3.0
 WATCH_EVERY_S = 1.0
 
 
-def _encode(commands: Sequence[Command]) -> bytes:
+def encode_commands(commands: Sequence[Command]) -> bytes:
     parts: list[bytes] = []
     for command in commands:
         parts.append(b"*%d\r\n" % len(command))
@@ -58,7 +58,7 @@ class _Waiting:
     replies: list[Any] = field(default_factory=list)
 
 
-class _RespProtocol(asyncio.Protocol):
+class RespProtocol(asyncio.Protocol):
     def __init__(self, reply_timeout_s: float) -> None:
         self.loop = asyncio.get_running_loop()
         self.reader = hiredis.Reader()
@@ -83,7 +83,7 @@ class _RespProtocol(asyncio.Protocol):
         if self.lost is not None or self.transport is None:
             future.set_exception(self.lost or RedisConnectionError("not connected to Redis"))
             return future
-        self.transport.write(_encode(commands))
+        self.transport.write(encode_commands(commands))
         self.waiting.append(_Waiting(future, len(commands), self.loop.time() + self.reply_timeout_s))
         return future
 
@@ -124,17 +124,57 @@ class _RespProtocol(asyncio.Protocol):
                 waiting.future.set_exception(self.lost)
 
 
+P = TypeVar("P", bound=RespProtocol)
+
+
+async def connect(address: dict[str, Any], make: Callable[[], P], timeout_s: float, name: str | None = None) -> P:
+    """A connection to the Redis at ``address`` (``redis.connection.parse_url``'s form), set up with AUTH and
+    SELECT as it says and named ``name`` (CLIENT SETNAME: what operators see in CLIENT LIST);
+    ``ConnectionError`` when it cannot be made, ``ResponseError`` when Redis refuses the credentials."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout_s):
+            if "path" in address:
+                _, protocol = await loop.create_unix_connection(make, address["path"])
+            else:
+                _, protocol = await loop.create_connection(make, address.get("host", "localhost"),
+                                                           int(address.get("port", 6379)))
+            await _hello(protocol, address, name)
+    except (OSError, TimeoutError) as exc:
+        raise RedisConnectionError(f"cannot connect to Redis ({type(exc).__name__}: {exc})") from exc
+    return protocol
+
+
+async def _hello(protocol: RespProtocol, address: dict[str, Any], name: str | None) -> None:
+    """AUTH, SELECT and CLIENT SETNAME as the URL and ``name`` say; an error closes the connection and raises."""
+    setup: list[Command] = []
+    if address.get("password") is not None:
+        user = address.get("username")
+        setup.append(("AUTH", user, address["password"]) if user else ("AUTH", address["password"]))
+    if int(address.get("db") or 0):
+        setup.append(("SELECT", int(address["db"])))
+    if name:
+        setup.append(("CLIENT", "SETNAME", name))
+    if not setup:
+        return
+    errors = [r for r in await protocol.send(setup) if isinstance(r, ResponseError)]
+    if errors:
+        protocol._drop(RedisConnectionError(f"Redis refused the connection's setup: {errors[0]}"))
+        raise errors[0]
+
+
 class RespChannel:
     """Commands to one Redis over one pipelined connection, made on first use and again after it is lost."""
 
     def __init__(self, url: str, *, reply_timeout_s: float = REPLY_TIMEOUT_S,
-                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S, name: str | None = None) -> None:
         if not self.supports(url):
             raise ValueError("RespChannel takes a redis:// or unix:// URL")
         self.address = parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         self.reply_timeout_s = reply_timeout_s
         self.connect_timeout_s = connect_timeout_s
-        self._protocol: _RespProtocol | None = None
+        self.name = name
+        self._protocol: RespProtocol | None = None
         self._connecting = asyncio.Lock()
 
     @staticmethod
@@ -160,39 +200,13 @@ class RespChannel:
                 raise reply
         return replies
 
-    async def _connect(self) -> _RespProtocol:
+    async def _connect(self) -> RespProtocol:
         async with self._connecting:
             if self._protocol is not None and self._protocol.open:
                 return self._protocol
-            loop = asyncio.get_running_loop()
-            make = functools.partial(_RespProtocol, self.reply_timeout_s)
-            try:
-                async with asyncio.timeout(self.connect_timeout_s):
-                    if "path" in self.address:
-                        _, protocol = await loop.create_unix_connection(make, self.address["path"])
-                    else:
-                        _, protocol = await loop.create_connection(make, self.address.get("host", "localhost"),
-                                                                   int(self.address.get("port", 6379)))
-                    await self._hello(protocol)
-            except (OSError, TimeoutError) as exc:
-                raise RedisConnectionError(f"cannot connect to Redis ({type(exc).__name__}: {exc})") from exc
-            self._protocol = protocol
-            return protocol
-
-    async def _hello(self, protocol: _RespProtocol) -> None:
-        """AUTH and SELECT as the URL says; an error closes the connection and raises."""
-        setup: list[Command] = []
-        if self.address.get("password") is not None:
-            user = self.address.get("username")
-            setup.append(("AUTH", user, self.address["password"]) if user else ("AUTH", self.address["password"]))
-        if int(self.address.get("db") or 0):
-            setup.append(("SELECT", int(self.address["db"])))
-        if not setup:
-            return
-        errors = [r for r in await protocol.send(setup) if isinstance(r, ResponseError)]
-        if errors:
-            protocol._drop(RedisConnectionError(f"Redis refused the connection's setup: {errors[0]}"))
-            raise errors[0]
+            make = functools.partial(RespProtocol, self.reply_timeout_s)
+            self._protocol = await connect(self.address, make, self.connect_timeout_s, self.name)
+            return self._protocol
 
     async def close(self) -> None:
         protocol, self._protocol = self._protocol, None

@@ -132,6 +132,7 @@ async def connect(address: dict[str, Any], make: Callable[[], P], timeout_s: flo
     SELECT as it says and named ``name`` (CLIENT SETNAME: what operators see in CLIENT LIST);
     ``ConnectionError`` when it cannot be made, ``ResponseError`` when Redis refuses the credentials."""
     loop = asyncio.get_running_loop()
+    protocol: P | None = None
     try:
         async with asyncio.timeout(timeout_s):
             if "path" in address:
@@ -140,8 +141,12 @@ async def connect(address: dict[str, Any], make: Callable[[], P], timeout_s: flo
                 _, protocol = await loop.create_connection(make, address.get("host", "localhost"),
                                                            int(address.get("port", 6379)))
             await _hello(protocol, address, name)
-    except (OSError, TimeoutError) as exc:
-        raise RedisConnectionError(f"cannot connect to Redis ({type(exc).__name__}: {exc})") from exc
+    except BaseException as exc:
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.abort()  # made, but not set up in time (or cancelled): not left open
+        if isinstance(exc, OSError | TimeoutError):
+            raise RedisConnectionError(f"cannot connect to Redis ({type(exc).__name__}: {exc})") from exc
+        raise
     return protocol
 
 

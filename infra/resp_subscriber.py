@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections import deque
 from typing import Any
 
+import hiredis
 from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -33,6 +35,8 @@ from infra.resp_channel import (
     connect,
     encode_commands,
 )
+
+log = logging.getLogger("infra.resp_subscriber")
 
 PING_AFTER_S = 5.0
 DEAD_AFTER_S = 15.0
@@ -63,6 +67,8 @@ class _SubscriberProtocol(RespProtocol):
             return
         if isinstance(reply, list) and len(reply) == 3 and (kind := _KINDS.get(reply[0])) is not None:
             self.messages.append({"type": kind, "pattern": None, "channel": reply[1], "data": reply[2]})
+        elif isinstance(reply, hiredis.ReplyError):  # e.g. an ACL refusing a channel: its join times out
+            log.warning("Redis refused a subscription command: %s", reply)
         # anything else is PING's [b"pong", b""]: it only proved the connection alive
 
     def write(self, *command: Arg) -> None:

@@ -114,6 +114,7 @@ class Scripted:
     answer: Callable[[list[bytes]], bytes | None]
     commands: list[list[bytes]] = field(default_factory=list)
     connections: int = 0
+    closed_by_client: int = 0
     hang_up_after: int | None = None  # close a connection after this many commands
     port: int = 0
 
@@ -131,6 +132,7 @@ class Scripted:
                     return
                 if (reply := self.answer(command)) is not None:
                     writer.write(reply)
+        self.closed_by_client += 1
         writer.close()
 
     @property
@@ -184,6 +186,17 @@ async def test_tcp_setup_sends_auth_and_select_first() -> None:
         assert await ch.call("PUBLISH", "x", b"m") == 0
         await ch.close()
     assert server.commands == [[b"AUTH", b"app", b"s3cret"], [b"SELECT", b"3"], [b"PUBLISH", b"x", b"m"]]
+
+
+async def test_a_setup_left_unanswered_times_out_and_closes_the_connection() -> None:
+    async with scripted(lambda cmd: None) as server:
+        ch = RespChannel(f"redis://app:pw@127.0.0.1:{server.port}", connect_timeout_s=0.5)
+        with pytest.raises(RedisConnectionError, match="TimeoutError"):
+            await ch.call("PING")
+        async with asyncio.timeout(5):  # not left open
+            while server.closed_by_client < 1:
+                await asyncio.sleep(0.01)
+        assert server.commands == [[b"AUTH", b"app", b"pw"]]
 
 
 async def test_no_server_is_a_connection_error(unused_tcp_port: int) -> None:

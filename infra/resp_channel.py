@@ -168,14 +168,20 @@ async def _hello(protocol: RespProtocol, address: dict[str, Any], name: str | No
         raise errors[0]
 
 
+def single_redis_address(url: str, user: str) -> dict[str, Any]:
+    """``url`` parsed as redis-py does; ``ValueError`` naming ``user`` unless it is ``redis://`` or ``unix://``."""
+    if not RespChannel.supports(url):
+        raise ValueError(f"{user} takes a redis:// or unix:// URL")
+    address: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    return address
+
+
 class RespChannel:
     """Commands to one Redis over one pipelined connection, made on first use and again after it is lost."""
 
     def __init__(self, url: str, *, reply_timeout_s: float = REPLY_TIMEOUT_S,
                  connect_timeout_s: float = CONNECT_TIMEOUT_S, name: str | None = None) -> None:
-        if not self.supports(url):
-            raise ValueError("RespChannel takes a redis:// or unix:// URL")
-        self.address = parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        self.address = single_redis_address(url, "RespChannel")
         self.reply_timeout_s = reply_timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.name = name

@@ -22,7 +22,6 @@ from collections import deque
 from typing import Any
 
 import hiredis
-from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -30,10 +29,10 @@ from infra.resp_channel import (
     CONNECT_TIMEOUT_S,
     WATCH_EVERY_S,
     Arg,
-    RespChannel,
     RespProtocol,
     connect,
     encode_commands,
+    single_redis_address,
 )
 
 log = logging.getLogger("infra.resp_subscriber")
@@ -155,9 +154,7 @@ class LeanSubscriber:
 
     def __init__(self, url: str, *, ping_after_s: float = PING_AFTER_S, dead_after_s: float = DEAD_AFTER_S,
                  name: str | None = None) -> None:
-        if not RespChannel.supports(url):
-            raise ValueError("LeanSubscriber takes a redis:// or unix:// URL")
-        self.address = parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        self.address = single_redis_address(url, "LeanSubscriber")
         self.ping_after_s = ping_after_s
         self.dead_after_s = dead_after_s
         self.name = name

@@ -9,13 +9,13 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from infra.resp_channel import Command, RespChannel
+from infra.resp_channel import Arg, Command, RespChannel
 
 
 class Commands(Protocol):
     """Redis commands with redis-py's exceptions: one call, or several written together."""
 
-    async def call(self, *command: str | bytes | int) -> Any: ...
+    async def call(self, *command: Arg) -> Any: ...
 
     async def call_many(self, commands: Sequence[Command]) -> list[Any]: ...
 
@@ -28,7 +28,7 @@ class RedisPyCommands:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
 
-    async def call(self, *command: str | bytes | int) -> Any:
+    async def call(self, *command: Arg) -> Any:
         return await self.redis.execute_command(*command)  # type: ignore[no-untyped-call]  # unannotated
 
     async def call_many(self, commands: Sequence[Command]) -> list[Any]:

@@ -5,15 +5,11 @@ single Redis — against the real Redis, and against a scripted server for what 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-import hiredis
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -23,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from infra.redis_publisher import RedisPublisher
 from infra.resp_channel import RespChannel
 from infra.typing_throttle import TypingThrottle
+from tests.support.scripted_redis import scripted
 
 
 @pytest.fixture
@@ -103,52 +100,6 @@ def _with(url: str, user: str, password: str, db: int) -> str:
     if scheme == "unix":
         return f"unix://{credentials}{rest}?db={db}"
     return f"{scheme}://{credentials}{rest.split('/', 1)[0]}/{db}"
-
-
-# -- a scripted server: what a real Redis does not do on cue --------------------------------------------------
-
-@dataclass
-class Scripted:
-    """A TCP server that parses commands as Redis would and answers through ``answer`` (None: no reply)."""
-
-    answer: Callable[[list[bytes]], bytes | None]
-    commands: list[list[bytes]] = field(default_factory=list)
-    connections: int = 0
-    closed_by_client: int = 0
-    hang_up_after: int | None = None  # close a connection after this many commands
-    port: int = 0
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        parser = hiredis.Reader()
-        seen = 0
-        while data := await reader.read(65536):
-            parser.feed(data)
-            while (command := parser.gets()) is not False:
-                self.commands.append(command)
-                seen += 1
-                if self.hang_up_after is not None and seen >= self.hang_up_after:
-                    writer.close()
-                    return
-                if (reply := self.answer(command)) is not None:
-                    writer.write(reply)
-        self.closed_by_client += 1
-        writer.close()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-
-@contextlib.asynccontextmanager
-async def scripted(answer: Callable[[list[bytes]], bytes | None], **kwargs: Any) -> AsyncIterator[Scripted]:
-    script = Scripted(answer, **kwargs)
-    server = await asyncio.start_server(script.serve, "127.0.0.1", 0)
-    script.port = server.sockets[0].getsockname()[1]
-    try:
-        yield script
-    finally:
-        server.close()
 
 
 async def test_a_stalled_redis_times_out_and_the_next_call_reconnects() -> None:

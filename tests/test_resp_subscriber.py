@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -16,7 +17,7 @@ from delete_api.resources import random_prefix
 from domain.events import wire
 from infra.resp_subscriber import LeanSubscriber
 from realtime.hub import Hub
-from tests.test_resp_channel import scripted
+from tests.support.scripted_redis import scripted
 
 
 @dataclass(eq=False)
@@ -32,9 +33,9 @@ class Socket:
         self.resubscribed += 1
 
 
-async def _until(predicate: object, within_s: float = 10.0) -> None:
+async def _until(predicate: Callable[[], object], within_s: float = 10.0) -> None:
     async with asyncio.timeout(within_s):
-        while not predicate():  # type: ignore[operator]
+        while not predicate():
             await asyncio.sleep(0.01)
 
 

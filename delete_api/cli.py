@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -18,6 +19,8 @@ from delete_api.settings import Settings, SettingsError
 from delete_api.start_banner import free_port, start_banner
 
 log = logging.getLogger("delete_api")
+
+STARTUP_FAILURE = 3  # uvicorn's exit status when the server could not start
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -66,8 +69,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             uvicorn.run("delete_api.app:create_app_from_env", factory=True, workers=args.workers, **common)
         else:
             from delete_api.app import create_app
+            from delete_api.quiet_server import QuietServer
 
-            uvicorn.run(create_app(served, tune_collector=True), **common)
+            server = QuietServer(uvicorn.Config(create_app(served, tune_collector=True), **common))
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run()
+            if not server.started:  # as uvicorn.run: the start-up failed (logged)
+                return STARTUP_FAILURE
     return 0
 
 

@@ -8,14 +8,16 @@ Three changes, each measured (docs/load.md):
   from then on both are dropped. The response and its header map go with it; the request stays alive anyway
   (websockets' parser generator holds it in a local). Measured with 10,000 idle sockets on one node: 28.3 ->
   26.8 KB of RSS per socket, and ~6 % fewer objects for every full garbage collection to walk.
-- **No keepalive ping to a peer that spoke within the interval.** uvicorn pings every ``ping_interval`` after
-  the last pong and drops a peer that does not answer within ``ping_timeout``. A peer that sent anything
-  since (a frame, its own ping, a pong) is alive, so the ping waits until the peer has been quiet for the
-  interval: a client that pings more often than the server would (``websockets`` pings every 20 s by
-  default; the server's interval is ``heartbeat_s``, 25 s) costs no ping, no pong and no pong deadline. The
-  bound of CONTRACT section 2 holds: a peer that dies sent its last bytes at some moment ``d``; the ping goes
-  out once it has been quiet for at most the interval, so by ``d + interval``, and the peer is dropped by
-  ``d + interval + timeout``, that is 2 x ``heartbeat_s`` (``tests/realtime/test_keepalive.py``).
+- **No keepalive ping to a peer that spoke within the interval, and no timer per socket.** uvicorn pings every
+  ``ping_interval`` after the last pong and drops a peer that does not answer within ``ping_timeout``, on a
+  timer per socket. A peer that sent anything since (a frame, its own ping, a pong) is alive, so the ping
+  waits until the peer has been quiet for the interval: a client that pings more often than the server would
+  (``websockets`` pings every 20 s by default; the server's interval is ``heartbeat_s``, 25 s) costs no ping,
+  no pong and no pong deadline. The sockets' checks share one timer per node (``keepalive_wheel``), which
+  looks at each socket when its quiet spell could have reached the interval, up to a tenth of the interval
+  (at most 1 s) early. The bound of CONTRACT section 2 holds: a peer that dies sent its last bytes at some
+  moment ``d``; the ping goes out by ``d + interval`` and the peer is dropped by ``d + interval + timeout``,
+  that is 2 x ``heartbeat_s`` (``tests/realtime/test_keepalive.py``).
 - **A direct write for the app's text frames.** The scope's extension ``realtime.connection.SEND_TEXT_NOW``
   is ``send_text_now``: the socket's writer hands it each frame, which goes to the transport at once when the
   socket is open and the transport is not paused, past Starlette's and uvicorn's ASGI send (a message dict and
@@ -26,27 +28,38 @@ Three changes, each measured (docs/load.md):
 
 from __future__ import annotations
 
+import random
+import struct
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 
+from delete_api.keepalive_wheel import EARLY_S, wheel_for
 from realtime.connection import SEND_TEXT_NOW
-
-EARLY_S = 0.01  # a timer may fire this much before its time (the loop's clock has millisecond steps)
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     """The protocol of ``--ws websockets-sansio`` that forgets the handshake and pings only quiet peers."""
 
     heard_at = 0.0  # the loop's time when the peer last sent anything
+    keepalive_on = False  # on the keepalive wheel
 
     def start_keepalive(self) -> None:
-        super().start_keepalive()
+        """Put the socket on the node's keepalive wheel (uvicorn would arm a timer of its own), and forget the
+        handshake."""
+        interval = self.ping_interval
+        if interval is not None and interval > 0:
+            self.keepalive_on = True
+            wheel_for(self.loop, interval, self.ping_timeout).add(self, self.loop.time() + interval)
         forget: Any = None  # the attributes are typed as always set; nothing reads them after this point
         self.request = forget
         self.response = forget
+
+    def stop_keepalive(self) -> None:
+        super().stop_keepalive()
+        self.keepalive_on = False  # the wheel lets the socket go at its next look
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -79,12 +92,29 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.heard_at = self.loop.time()
         super().data_received(data)
 
-    def send_keepalive_ping(self) -> None:
-        """Ping the peer if it has been quiet for the interval; else look again when it will have been."""
-        assert self.ping_interval is not None  # the timer runs only with an interval
-        due = self.ping_interval - self.last_ping_rtt  # uvicorn's own delay between a pong and the next ping
-        quiet = self.loop.time() - self.heard_at
-        if quiet < due - EARLY_S and not self.close_sent:
-            self.ping_timer = self.loop.call_later(due - quiet, self.send_keepalive_ping)
-            return
-        super().send_keepalive_ping()
+    def keepalive_check(self, now: float, step: float) -> float | None:
+        """The wheel's look, up to ``step`` early: ping a peer quiet for the interval, drop one whose ping went
+        unanswered for the timeout; when to look again, or None once the socket is closing or closed."""
+        if not self.keepalive_on or self.close_sent or self.disconnected or self.transport.is_closing():
+            return None
+        interval, timeout = self.ping_interval, self.ping_timeout
+        assert interval is not None  # on the wheel only with an interval
+        if self.pending_ping_payload is not None and timeout is not None:
+            deadline = self.ping_sent_at + timeout
+            if now < deadline - step - EARLY_S:
+                return deadline
+            self.keepalive_timeout()  # uvicorn's: 1011, then the transport closed
+            return None
+        # uvicorn's own delay between a pong and the next ping is the interval less the last round trip
+        due = max(self.heard_at, self.ping_sent_at) + interval - self.last_ping_rtt
+        if now < due - step - EARLY_S:
+            return due
+        self._ping()
+        return self.ping_sent_at + (timeout if timeout is not None else interval)
+
+    def _ping(self) -> None:
+        """uvicorn's ``send_keepalive_ping`` without its timers: a ping whose random payload the pong must echo."""
+        self.pending_ping_payload = struct.pack("!I", random.getrandbits(32))
+        self.ping_sent_at = self.loop.time()
+        self.conn.send_ping(self.pending_ping_payload)
+        self.transport.write(b"".join(self.conn.data_to_send()))

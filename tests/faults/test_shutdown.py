@@ -38,7 +38,7 @@ from tests.support.nodes import Device, Nodes, connect_device
 
 A, B = 0, 1
 RECONNECT_WITHIN_S = 5.0
-BURST = 10
+BURST = 40  # sends in flight at the kill: more than a quick node answers within the 10 ms before it
 SOCKETS = 500
 CONNECT_CONCURRENCY = 50
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from delete_api.app import create_app, uvicorn_options
+from delete_api.quiet_server import QuietServer
 from delete_api.settings import Settings
 
 
@@ -52,7 +53,7 @@ async def run_server(settings: Settings, *, timeout_s: float = 20.0,
     port = sock.getsockname()[1]
     options = {**uvicorn_options(settings), "timeout_graceful_shutdown": 5}
     config = uvicorn.Config(create_app(settings), lifespan="on", log_level="warning", **options)
-    server = uvicorn.Server(config)
+    server = QuietServer(config)  # the server ``delete-api serve`` runs
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         async with asyncio.timeout(timeout_s):

@@ -8,7 +8,8 @@ socket heard from and arms itself again; on this VM a wake-up costs about 55 µs
 The wheel ticks every ``step`` seconds while any socket is on it and keeps each socket in the slot of the tick
 at which it must next be looked at: a socket heard from recently is looked at once its quiet spell could have
 reached the interval, which for a client pinging every 20 s against a 25-s interval is once per 20 s. Each
-member says, when looked at, when it wants to be looked at again (or ``None``: it is closed, and leaves).
+member says, when looked at, when it wants to be looked at again (or ``None``: it is closing, and leaves); a
+socket that closes is taken off at once, so the wheel keeps no closed socket's objects alive.
 
 A member's wanted time ``t`` lands in the slot ``ceil((t - step) / step)``, so it is looked at within
 ``[t - step, t]`` (plus the timer's lateness), never after: a ping is due at ``heard + interval`` and a drop at
@@ -39,33 +40,55 @@ class KeepaliveWheel:
     def __init__(self, loop: asyncio.AbstractEventLoop, step: float) -> None:
         self.loop = loop
         self.step = step
-        self.slots: dict[int, list[Member]] = {}
+        self.slots: dict[int, set[Member]] = {}
+        self.slot_of: dict[Member, int] = {}
         self.done = math.floor(loop.time() / step)  # the last slot looked at
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.TimerHandle | None = None  # armed while any member is on the wheel
+        self.ticking = False  # a tick is looking at members (it arms the next timer itself when done)
 
     def add(self, member: Member, at: float) -> None:
         """Look at ``member`` at or up to one step before loop time ``at``."""
+        self.remove(member)
         slot = max(self.done + 1, math.ceil((at - self.step) / self.step))
         members = self.slots.get(slot)
         if members is None:
-            self.slots[slot] = [member]
+            self.slots[slot] = {member}
         else:
-            members.append(member)
-        if self.timer is None:
+            members.add(member)
+        self.slot_of[member] = slot
+        if self.timer is None and not self.ticking:
             self.timer = self.loop.call_at((self.done + 1) * self.step, self._tick)
+
+    def remove(self, member: Member) -> None:
+        """Take ``member`` off the wheel (its socket closed): nothing keeps it alive here any more."""
+        slot = self.slot_of.pop(member, None)
+        if slot is None:
+            return
+        members = self.slots[slot]
+        members.discard(member)
+        if not members:
+            del self.slots[slot]
+            if not self.slots and self.timer is not None and not self.ticking:
+                self.timer.cancel()
+                self.timer = None
 
     def _tick(self) -> None:
         now = self.loop.time()
         current = math.floor((now + EARLY_S) / self.step)  # a timer may fire a little before its time
-        step, slots = self.step, self.slots
-        for slot in range(self.done + 1, current + 1):
-            self.done = slot
-            for member in slots.pop(slot, ()):
-                again = member.keepalive_check(now, step)
-                if again is not None:
-                    self.add(member, again)
-        self.done = current
-        self.timer = self.loop.call_at((current + 1) * step, self._tick) if slots else None
+        step, slots, slot_of = self.step, self.slots, self.slot_of
+        self.ticking = True
+        try:
+            for slot in range(self.done + 1, current + 1):
+                self.done = slot
+                for member in slots.pop(slot, ()):
+                    del slot_of[member]
+                    again = member.keepalive_check(now, step)
+                    if again is not None:
+                        self.add(member, again)
+        finally:
+            self.ticking = False
+            self.done = current
+            self.timer = self.loop.call_at((current + 1) * step, self._tick) if slots else None
 
 
 _WHEELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, KeepaliveWheel]] = (

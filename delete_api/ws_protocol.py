@@ -36,7 +36,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
 
-from delete_api.keepalive_wheel import EARLY_S, wheel_for
+from delete_api.keepalive_wheel import EARLY_S, KeepaliveWheel, wheel_for
 from realtime.connection import SEND_TEXT_NOW
 
 
@@ -44,22 +44,24 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     """The protocol of ``--ws websockets-sansio`` that forgets the handshake and pings only quiet peers."""
 
     heard_at = 0.0  # the loop's time when the peer last sent anything
-    keepalive_on = False  # on the keepalive wheel
+    wheel: KeepaliveWheel | None = None  # the keepalive wheel the socket is on
 
     def start_keepalive(self) -> None:
         """Put the socket on the node's keepalive wheel (uvicorn would arm a timer of its own), and forget the
         handshake."""
         interval = self.ping_interval
         if interval is not None and interval > 0:
-            self.keepalive_on = True
-            wheel_for(self.loop, interval, self.ping_timeout).add(self, self.loop.time() + interval)
+            self.wheel = wheel_for(self.loop, interval, self.ping_timeout)
+            self.wheel.add(self, self.loop.time() + interval)
         forget: Any = None  # the attributes are typed as always set; nothing reads them after this point
         self.request = forget
         self.response = forget
 
     def stop_keepalive(self) -> None:
         super().stop_keepalive()
-        self.keepalive_on = False  # the wheel lets the socket go at its next look
+        if self.wheel is not None:
+            self.wheel.remove(self)  # a closed socket's objects are not kept alive by the wheel
+            self.wheel = None
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -95,7 +97,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     def keepalive_check(self, now: float, step: float) -> float | None:
         """The wheel's look, up to ``step`` early: ping a peer quiet for the interval, drop one whose ping went
         unanswered for the timeout; when to look again, or None once the socket is closing or closed."""
-        if not self.keepalive_on or self.close_sent or self.disconnected or self.transport.is_closing():
+        if self.wheel is None or self.close_sent or self.disconnected or self.transport.is_closing():
             return None
         interval, timeout = self.ping_interval, self.ping_timeout
         assert interval is not None  # on the wheel only with an interval

@@ -65,3 +65,43 @@ async def test_servers_with_other_heartbeats_in_one_process_get_their_own_step()
     assert wheel_for(loop, 1, 1).step == 0.1  # a tenth of the interval: a quiet peer pinged every 0.9-1 s
     assert wheel_for(loop, 1, 1) is wheel_for(loop, 1, 1)
     assert wheel_for(loop, 25, 25) is not wheel_for(loop, 1, 1)
+
+
+async def test_a_socket_taken_off_is_never_looked_at_and_an_emptied_wheel_stops() -> None:
+    """A closed socket leaves the wheel at once (the wheel must not keep its objects alive until its next look)."""
+    loop = asyncio.get_running_loop()
+    wheel = KeepaliveWheel(loop, 0.02)
+    sockets = [_Socket(loop.time() + 0.1, 0.1, 5) for _ in range(50)]
+    for sock in sockets:
+        wheel.add(sock, sock.wanted)
+    for sock in sockets:
+        wheel.remove(sock)
+    assert wheel.timer is None and not wheel.slots and not wheel.slot_of
+    await asyncio.sleep(0.2)
+    assert all(not sock.looks for sock in sockets)
+
+
+class _Closer(_Socket):
+    """When looked at, closes another socket (as a look that drops a peer may lead to another leaving)."""
+
+    def __init__(self, wheel: KeepaliveWheel, other: _Socket, wanted: float) -> None:
+        super().__init__(wanted, 0.05, 2)
+        self.wheel, self.other = wheel, other
+
+    def keepalive_check(self, now: float, step: float) -> float | None:
+        self.wheel.remove(self.other)
+        return super().keepalive_check(now, step)
+
+
+async def test_sockets_leaving_during_a_look_leave_one_timer_running() -> None:
+    loop = asyncio.get_running_loop()
+    wheel = KeepaliveWheel(loop, 0.02)
+    other = _Socket(loop.time() + 0.5, 0.1, 5)
+    wheel.add(other, other.wanted)
+    closer = _Closer(wheel, other, loop.time() + 0.05)
+    wheel.add(closer, closer.wanted)
+    await asyncio.sleep(0.07)  # the closer's first look has removed the other socket and re-added itself
+    assert len(closer.looks) == 1 and other not in wheel.slot_of and wheel.timer is not None
+    await asyncio.sleep(0.2)
+    assert len(closer.looks) == 2 and not other.looks
+    assert wheel.timer is None and not wheel.slots  # one timer chain, ended with the last member

@@ -65,6 +65,10 @@ def _add_realtime(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                           help="where the embedded PostgreSQL/Redis and the node logs live "
                                "(default: a temporary directory, removed afterwards)")
     realtime.add_argument("--json-out", metavar="PATH", help="also write the JSON document to PATH")
+    realtime.add_argument("--cpu-profile", metavar="PATH",
+                          help="sample node C's Python stack by CPU time (bench.cpu_profile) while the idle sockets "
+                               "connect: the top functions and packages in the document and on standard error, the "
+                               "merged stacks written to PATH (folded, for flame-graph tools and speedscope)")
     realtime.add_argument("--redis-shards", type=int, choices=(1, 3), default=1,
                           help="1: one Redis (default); 3: a throwaway Redis Cluster of 3 masters with a replica "
                                "each (redis-server 7 on PATH) in the work folder, the nodes on sharded pub/sub "

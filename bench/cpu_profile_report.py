@@ -1,11 +1,15 @@
 """What ``bench.cpu_profile``'s folded stacks say: the nodes' files merged, the functions with the most CPU of
 their own ("self", the innermost Python frame of a sample) and under them ("total", each function counted once
 per sample; frames under nearly all of it, the entry point and the loop, left out), and the self time per
-package, as shares of all the CPU sampled (the files' weights are microseconds of CPU)."""
+package, as shares of all the CPU sampled (the files' weights are microseconds of CPU). ``stop_and_merge`` ends
+the sampling of running nodes and gathers their files."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import signal
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,6 +30,27 @@ def read_folded(paths: Iterable[Path]) -> Stacks:
             if frames and count.isdigit():
                 stacks[tuple(frames.split(";"))] += int(count)
     return stacks
+
+
+async def stop_and_merge(pids: Iterable[int], directory: Path, out: Path, wait_s: float = 15.0) -> dict[str, Any]:
+    """Stop the samplers of the nodes ``pids`` (SIGUSR1), wait for their files in ``directory``, write their merged
+    stacks to ``out`` (folded, heaviest first) and return the summary (``nodes``: how many files came)."""
+    pids = list(pids)
+    files = [directory / f"cpu-{pid}.folded" for pid in pids]
+    for pid in pids:
+        os.kill(pid, signal.SIGUSR1)
+    for _ in range(round(wait_s / 0.1)):  # a node writes its file when the signal reaches its main thread
+        if all(f.exists() for f in files):
+            break
+        await asyncio.sleep(0.1)
+    return await asyncio.to_thread(merge, files, out)
+
+
+def merge(files: list[Path], out: Path) -> dict[str, Any]:
+    """The stacks of those of ``files`` that exist, merged into ``out``; their summary."""
+    stacks = read_folded(f for f in files if f.exists())
+    out.write_text("".join(f"{';'.join(frames)} {n}\n" for frames, n in stacks.most_common()))
+    return {"nodes": sum(f.exists() for f in files), **summary(stacks)}
 
 
 def package(frame: str) -> str:

@@ -97,18 +97,9 @@ class Ctx:
         merged stacks go to ``cpu-profile.folded`` beside the report)."""
         if self.profile_dir is None:
             return None
-        files = [self.profile_dir / f"cpu-{n.pid}.folded" for n in nodes if n.pid is not None]
-        for node in nodes:
-            if node.pid is not None:
-                os.kill(node.pid, signal.SIGUSR1)
-        for _ in range(round(wait_s / 0.1)):  # a node writes its file when the signal reaches its main thread
-            if all(f.exists() for f in files):
-                break
-            await asyncio.sleep(0.1)
-        stacks = cpu_profile_report.read_folded(f for f in files if f.exists())
-        (self.profile_dir.parent / "cpu-profile.folded").write_text(
-            "".join(f"{';'.join(frames)} {n}\n" for frames, n in stacks.most_common()))
-        profile = {"nodes": sum(f.exists() for f in files), **cpu_profile_report.summary(stacks)}
+        profile = await cpu_profile_report.stop_and_merge([n.pid for n in nodes if n.pid is not None],
+                                                          self.profile_dir,
+                                                          self.profile_dir.parent / "cpu-profile.folded", wait_s)
         for line in cpu_profile_report.lines(profile):
             say(f"cpu profile: {line}")
         return profile

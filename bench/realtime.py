@@ -30,6 +30,7 @@ import itertools
 import json
 import os
 import secrets
+import signal
 import sys
 import time
 import uuid
@@ -43,7 +44,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection
 
-from bench import stats
+from bench import cpu_profile_report, stats
 from bench.harness import (
     BenchError,
     CpuGroups,
@@ -185,9 +186,10 @@ async def throughput_phase(system: System, clients: int, producers: int, seconds
 
 
 async def idle_phase(system: System, sockets: int, stop_node: Callable[[], None],
-                     infra: CpuGroups) -> dict[str, Any]:
+                     infra: CpuGroups, profile: NodeProfile | None = None) -> dict[str, Any]:
     """RSS growth of the fresh node C per idle socket, and what opening them cost: connects/s and the CPU of
-    node C, this process (the clients) and PostgreSQL and Redis while they opened; the node is stopped afterwards."""
+    node C, this process (the clients) and PostgreSQL and Redis while they opened; the node is stopped afterwards.
+    With ``profile`` (node C runs under ``bench.cpu_profile``), where node C's CPU went while they opened."""
     process = psutil.Process(system.pids[2])
     groups = {"node_c": (system.pids[2], False), "bench": (os.getpid(), False), **infra}
     warm: list[ClientConnection] = []
@@ -197,16 +199,20 @@ async def idle_phase(system: System, sockets: int, stop_node: Callable[[], None]
         await asyncio.sleep(SETTLE_S)
         before = process.memory_info().rss
         say(f"{system.name}: opening {sockets} idle sockets on node C (RSS {before / 2**20:.1f} MB)")
+        if profile is not None:
+            profile.start()
         cpu0, opened = cpu_snapshot(groups), time.monotonic()
         idle = await open_many(system, [(2, u) for u in range(sockets)])
         cpu1, took = cpu_snapshot(groups), time.monotonic() - opened
+        sampled = await profile.collect() if profile is not None else None
         await asyncio.sleep(SETTLE_S)
         after = process.memory_info().rss
     finally:
         abort(warm + idle)
         await asyncio.to_thread(stop_node)
     connects_per_s, cpu = stats.rate(len(idle), took), cpu_percent(cpu0, cpu1, took)
-    result = {"idle_socket_kb": stats.per_socket_kb(before, after, len(idle)), "sockets": len(idle),
+    result: dict[str, Any] = {} if sampled is None else {"node_c_cpu_profile": sampled}
+    result |= {"idle_socket_kb": stats.per_socket_kb(before, after, len(idle)), "sockets": len(idle),
               "rss_mb": {"before": round(before / 2**20, 1), "after": round(after / 2**20, 1)},
               "connects_per_s": connects_per_s, "connect_cpu_percent": cpu,
               "node_cpu_us_per_connect": stats.cpu_per_event_us(cpu["node_c"], connects_per_s)}
@@ -241,12 +247,35 @@ def redis_client(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, max_connections=4 * MAX_IN_FLIGHT)
 
 
-async def start_servers(procs: Processes, resolved: Settings, work: Path) -> dict[str, list[int]]:
-    """Nodes and floor relays A, B, C, healthy; returns their ports."""
+class NodeProfile:
+    """Node C's sampler (``bench.cpu_profile``): started and stopped by signal around the connects, its stacks
+    merged into ``out``."""
+
+    def __init__(self, directory: Path, out: Path) -> None:
+        self.directory, self.out = directory, out
+        self.pid: int | None = None
+
+    def start(self) -> None:
+        assert self.pid is not None
+        os.kill(self.pid, signal.SIGUSR2)
+
+    async def collect(self) -> dict[str, Any]:
+        assert self.pid is not None
+        profile = await cpu_profile_report.stop_and_merge([self.pid], self.directory, self.out)
+        for line in cpu_profile_report.lines(profile):
+            say(f"node C cpu profile: {line}")
+        return profile
+
+
+async def start_servers(procs: Processes, resolved: Settings, work: Path,
+                        profile: NodeProfile | None = None) -> dict[str, list[int]]:
+    """Nodes and floor relays A, B, C, healthy; returns their ports. With ``profile``, node C runs under the
+    sampler."""
     assert resolved.redis_url is not None
     ports = {kind: [free_port() for _ in NODES] for kind in ("node", "floor")}
     for k, n in enumerate(NODES):
-        procs.spawn(f"node_{n}", serve_argv(ports["node"][k]),
+        sampled = profile.directory if profile is not None and n == NODES[2] else None
+        procs.spawn(f"node_{n}", serve_argv(ports["node"][k], sampled),
                     child_env(resolved, work, f"node_{n}"))
         procs.spawn(f"floor_{n}", [sys.executable, "-m", "bench.floor", "--port", str(ports["floor"][k]),
                                    "--redis", floor_redis_url(resolved.redis_url.reveal())],
@@ -277,7 +306,13 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
                              access_ttl_s=6 * 3600)
         users = await seed_users(sessions, count, config, tag)
         seeded = True
-        ports = await start_servers(procs, resolved, work)
+        profile = None
+        if args.cpu_profile:
+            profile = NodeProfile(work / "cpu-profile", Path(args.cpu_profile))
+            profile.directory.mkdir(parents=True, exist_ok=True)
+        ports = await start_servers(procs, resolved, work, profile)
+        if profile is not None:
+            profile.pid = procs.procs[f"node_{NODES[2]}"].pid
         infra = infra_pids(settings, work)
         background, busiest = await other_load(procs, infra)
         say(f"other processes used {background}% of a core before the first phase"
@@ -295,7 +330,8 @@ async def bench(args: argparse.Namespace, settings: Settings, resolved: Settings
                                                args.throughput_duration, infra)
                 result["relay_only"] = {k: relay[k] for k in ("throughput_events_per_s", "cpu_percent",
                                                               "node_cpu_us_per_event", "undelivered")}
-            result |= await idle_phase(system, args.idle_sockets, functools.partial(procs.stop, f"{kind}_c"), infra)
+            result |= await idle_phase(system, args.idle_sockets, functools.partial(procs.stop, f"{kind}_c"), infra,
+                                       profile if isinstance(system, Ours) else None)
             results[system.name] = result
         results["delete"]["server_log"] = procs.warnings([f"node_{n}" for n in NODES])
     finally:

@@ -35,17 +35,18 @@ def test_bench_realtime_help() -> None:
     result = subprocess.run([*BENCH, "realtime", "--help"], env=clean_env(), capture_output=True, text=True,
                             timeout=60, cwd=ROOT)
     assert result.returncode == 0
-    for option in ("--clients", "--rate", "--duration", "--idle-sockets", "--data-dir", "--json-out"):
+    for option in ("--clients", "--rate", "--duration", "--idle-sockets", "--data-dir", "--json-out", "--cpu-profile"):
         assert option in result.stdout
 
 
 def test_bench_realtime_small_run_prints_every_figure(tmp_path: Path) -> None:
     """A tiny run prints one JSON document with every figure, writes it to --json-out and stops what it started."""
-    out = tmp_path / "figures.json"
+    out, profile = tmp_path / "figures.json", tmp_path / "node-c.folded"
     data = tmp_path / "bench"
     result = subprocess.run(
         [*BENCH, "realtime", "--clients", "20", "--events", "200", "--rate", "400", "--idle-sockets", "50",
-         "--throughput-duration", "0.5", "--producers", "8", "--data-dir", str(data), "--json-out", str(out)],
+         "--throughput-duration", "0.5", "--producers", "8", "--data-dir", str(data), "--json-out", str(out),
+         "--cpu-profile", str(profile)],
         env=clean_env(), capture_output=True, text=True, timeout=110, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "delete: latency" in result.stderr and "floor: throughput" in result.stderr
@@ -64,4 +65,10 @@ def test_bench_realtime_small_run_prints_every_figure(tmp_path: Path) -> None:
                                         "connects_ge_half_floor"}
     assert all(isinstance(v, bool) for v in document["targets"].values())
     assert "node_cpu_per_connect_vs_floor" in document["diagnostics"]
+    # --cpu-profile: node C sampled while the idle sockets connected, its stacks under the node's entry point
+    sampled = document["delete"]["node_c_cpu_profile"]
+    assert sampled["nodes"] == 1 and "node_c_cpu_profile" not in document["floor"]
+    assert profile.exists() and sampled["cpu_ms"] >= 0
+    # the node's own process was sampled (under its entry point) whenever the short window caught a sample
+    assert sampled["cpu_ms"] == 0 or "main (delete_api/cli.py:" in profile.read_text()
     assert processes_using(tmp_path) == []

@@ -117,7 +117,7 @@ def _realtime_deps(settings: Settings, common: _Common, redis_url: str,
     prefix = common.events.prefix
     hub = Hub(_subscriber(redis_url), prefix)
     presence = Presence(common.redis, prefix, common.events, batches.partners,
-                        ttl_s=float(settings.extra.get("presence_ttl_s", 60)))
+                        ttl_s=float(settings.extra.get("presence_ttl_s", 60)), commands=common.commands)
     live = DiscoveryLive(common.sessions, common.storage, hub, discovery_channel(prefix),
                          sweep_s=float(settings.extra.get("discovery_sweep_s", SWEEP_S)))
     config = SocketConfig(heartbeat_s=settings.heartbeat_s, allowed_origins=frozenset(settings.allowed_origins),
@@ -173,7 +173,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     redis = _redis_client(redis_url)
     await prepare_redis(redis)
     prefix = str(settings.extra.get("redis_prefix", "delete:"))
-    commands = command_channel(redis_url, redis)  # PUBLISH and the typing throttle's SET, per socket command
+    commands = command_channel(redis_url, redis)  # PUBLISH, the typing throttle's SET and presence's scripts
     publisher = RedisPublisher(redis, commands=commands)
     events = EventLog(publisher, prefix)
     sessions = make_sessionmaker(engine)

@@ -17,7 +17,9 @@ class Commands(Protocol):
 
     async def call(self, *command: Arg) -> Any: ...
 
-    async def call_many(self, commands: Sequence[Command]) -> list[Any]: ...
+    async def call_many(self, commands: Sequence[Command], *, raise_on_error: bool = True) -> list[Any]:
+        """The replies in order; an error reply raises once all are in, or with ``raise_on_error=False`` stands in
+        the list as its ``ResponseError``."""
 
     async def close(self) -> None: ...
 
@@ -31,11 +33,11 @@ class RedisPyCommands:
     async def call(self, *command: Arg) -> Any:
         return await self.redis.execute_command(*command)  # type: ignore[no-untyped-call]  # unannotated
 
-    async def call_many(self, commands: Sequence[Command]) -> list[Any]:
+    async def call_many(self, commands: Sequence[Command], *, raise_on_error: bool = True) -> list[Any]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command)
-            return list(await pipe.execute())
+            return list(await pipe.execute(raise_on_error=raise_on_error))
 
     async def close(self) -> None:
         return None

@@ -30,7 +30,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-Arg = str | bytes | int
+Arg = str | bytes | int | float  # a float is written as its repr, as redis-py writes it
 Command = Sequence[Arg]
 
 REPLY_TIMEOUT_S = 5.0
@@ -197,15 +197,18 @@ class RespChannel:
         """One command's reply; an error reply raises ``ResponseError``."""
         return (await self.call_many([command]))[0]
 
-    async def call_many(self, commands: Sequence[Command]) -> list[Any]:
+    async def call_many(self, commands: Sequence[Command], *, raise_on_error: bool = True) -> list[Any]:
         """Several commands written at once, their replies in order; once all are in, the first error reply
-        raises ``ResponseError`` (as redis-py's pipeline does)."""
+        raises ``ResponseError`` (as redis-py's pipeline does), or with ``raise_on_error=False`` stands in the
+        list."""
         if not commands:
             return []
         protocol = self._protocol
         if protocol is None or not protocol.open:
             protocol = await self._connect()
         replies = await protocol.send(commands)
+        if not raise_on_error:
+            return replies
         for reply in replies:
             if isinstance(reply, ResponseError):
                 raise reply

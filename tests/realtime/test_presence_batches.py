@@ -22,9 +22,12 @@ from tests.support.presence import Sock, outlive_the_ttl, presence_on
 PEOPLE = 60
 
 
-@pytest.fixture
-async def presence(engine: AsyncEngine, redis_client: aioredis.Redis) -> AsyncIterator[Presence]:
-    async with presence_on(redis_client, engine) as presence:
+@pytest.fixture(params=["lean", "redis-py"])
+async def presence(request: pytest.FixtureRequest, engine: AsyncEngine, redis_client: aioredis.Redis,
+                   redis_url: str) -> AsyncIterator[Presence]:
+    """On the node's lean command channel (as ``delete-api serve`` runs it) and on redis-py's pipelines (as on a
+    cluster or over TLS)."""
+    async with presence_on(redis_client, engine, url=redis_url if request.param == "lean" else None) as presence:
         yield presence
 
 
@@ -61,8 +64,9 @@ async def test_presence_survives_a_redis_that_lost_its_scripts(presence: Presenc
     assert await presence.online_count() == 0
 
 
-async def test_live_sockets_stay_online_past_the_ttl(engine: AsyncEngine, redis_client: aioredis.Redis) -> None:
+async def test_live_sockets_stay_online_past_the_ttl(engine: AsyncEngine, redis_client: aioredis.Redis,
+                                                     redis_url: str) -> None:
     """The refresh pushes every live socket's expiry forward, more people than one refresh chunk included; a
     socket closed meanwhile stays closed."""
-    async with presence_on(redis_client, engine, ttl_s=0.9) as presence:
+    async with presence_on(redis_client, engine, ttl_s=0.9, url=redis_url) as presence:
         await outlive_the_ttl(presence, REFRESH_CHUNK + 50)

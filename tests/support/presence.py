@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.batch_connection import BatchConnection
 from domain.events.log import EventLog
+from infra.redis_commands import command_channel
 from infra.redis_publisher import RedisPublisher
 from realtime.presence import Presence
 
@@ -26,16 +27,22 @@ class Sock:
 
 
 @asynccontextmanager
-async def presence_on(client: aioredis.Redis, engine: AsyncEngine, ttl_s: float = 60) -> AsyncIterator[Presence]:
-    """Presence under a key prefix of its own; its publisher and its partners' connection closed afterwards."""
+async def presence_on(client: aioredis.Redis, engine: AsyncEngine, ttl_s: float = 60,
+                      url: str | None = None) -> AsyncIterator[Presence]:
+    """Presence under a key prefix of its own; its publisher and its partners' connection closed afterwards.
+    With ``url`` (``client``'s), its scripts go out on the command channel a node would use (the lean connection
+    on a single Redis), else on ``client``'s pipelines."""
     publisher = RedisPublisher(client)
     prefix = f"t{uuid.uuid4().hex[:8]}:"
     reads = BatchConnection(engine)
+    commands = command_channel(url, client) if url is not None else None
     try:
-        yield Presence(client, prefix, EventLog(publisher, prefix), reads, ttl_s=ttl_s)
+        yield Presence(client, prefix, EventLog(publisher, prefix), reads, ttl_s=ttl_s, commands=commands)
     finally:
         await publisher.close()
         await reads.close()
+        if commands is not None:
+            await commands.close()
 
 
 async def outlive_the_ttl(presence: Presence, people: int) -> None:

@@ -114,7 +114,8 @@ class Hub:
         self._waiters.setdefault(channel, []).append(waiter)
         try:
             await self._subscribes.get(channel)  # one SUBSCRIBE for the users connecting meanwhile
-            await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_WAIT_S)
+            async with asyncio.timeout(SUBSCRIBE_WAIT_S):  # a waiter given up on is cancelled: resolving skips it
+                await waiter
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("subscribe %s not confirmed (%s); the socket will catch up", channel, type(exc).__name__)
 
@@ -177,7 +178,8 @@ class Hub:
         self._waiters.setdefault(channel, []).append(waiter)
         try:
             await self._pubsub.subscribe(channel)
-            await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_WAIT_S)
+            async with asyncio.timeout(SUBSCRIBE_WAIT_S):
+                await waiter
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("subscribe %s not confirmed (%s)", channel, type(exc).__name__)
 

@@ -38,13 +38,19 @@ class KeepaliveWheel:
     """The slots of one loop's sockets sharing one step."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, step: float) -> None:
-        self.loop = loop
+        self._loop = weakref.ref(loop)  # the registry holds wheels by their loop, weakly: never keep the loop alive
         self.step = step
         self.slots: dict[int, set[Member]] = {}
         self.slot_of: dict[Member, int] = {}
         self.done = math.floor(loop.time() / step)  # the last slot looked at
         self.timer: asyncio.TimerHandle | None = None  # armed while any member is on the wheel
         self.ticking = False  # a tick is looking at members (it arms the next timer itself when done)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop()
+        assert loop is not None  # members are added and timers fire only while their loop exists
+        return loop
 
     def add(self, member: Member, at: float) -> None:
         """Look at ``member`` at or up to one step before loop time ``at``."""

@@ -7,7 +7,9 @@ tested on a live server in tests/realtime/test_keepalive.py."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
+import weakref
 
 from delete_api.keepalive_wheel import KeepaliveWheel, wheel_for
 
@@ -105,3 +107,14 @@ async def test_sockets_leaving_during_a_look_leave_one_timer_running() -> None:
     await asyncio.sleep(0.2)
     assert len(closer.looks) == 2 and not other.looks
     assert wheel.timer is None and not wheel.slots  # one timer chain, ended with the last member
+
+
+def test_a_wheel_does_not_keep_its_loop_alive() -> None:
+    """The process's wheels are held by their loop, weakly: a loop that is done with (a test's, a worker's) goes."""
+    loop = asyncio.new_event_loop()
+    wheel_for(loop, 25, 25)
+    gone = weakref.ref(loop)
+    loop.close()
+    del loop
+    gc.collect()
+    assert gone() is None

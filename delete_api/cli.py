@@ -20,8 +20,6 @@ from delete_api.start_banner import free_port, start_banner
 
 log = logging.getLogger("delete_api")
 
-STARTUP_FAILURE = 3  # uvicorn's exit status when the server could not start
-
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exiting via SystemExit lets
@@ -68,6 +66,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             os.environ["PUBLIC_BASE_URL"] = served.public_base_url
             uvicorn.run("delete_api.app:create_app_from_env", factory=True, workers=args.workers, **common)
         else:
+            from uvicorn.config import STARTUP_FAILURE
+
             from delete_api.app import create_app
             from delete_api.quiet_server import QuietServer
 

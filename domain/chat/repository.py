@@ -91,12 +91,15 @@ _HISTORY_BEFORE = _HISTORY.where(
 ).order_by(*_HISTORY_ORDER).limit(bindparam("limit", type_=Integer))
 
 
-# The statements of sending and reading run past SQLAlchemy's per-statement path (domain/raw_statements.py).
+# The statements of sending, reading and history pages run past SQLAlchemy's per-statement path
+# (domain/raw_statements.py).
 _MEMBER_MATCH_RAW = RawStatement.of(_MEMBER_MATCH)
 _OWN_MESSAGE_RAW = RawStatement.of(_OWN_MESSAGE)
 _SENDERS_MATCH_RAW = RawStatement.of(_SENDERS_MATCH)
 _WITH_MESSAGE_RAW = RawStatement.of(_WITH_MESSAGE)
 _INSERT_MESSAGE_RAW = RawStatement.of(_INSERT_MESSAGE)
+_HISTORY_FIRST_RAW = RawStatement.of(_HISTORY_FIRST)
+_HISTORY_BEFORE_RAW = RawStatement.of(_HISTORY_BEFORE)
 
 
 def _first(rows: Sequence[Any]) -> Any | None:
@@ -178,8 +181,8 @@ async def history(session: AsyncSession, match_id: uuid.UUID, before: StoredMess
                   limit: int) -> list[StoredMessage]:
     """Up to ``limit`` messages of the match older than ``before`` (by ``(created_at, id)``), newest first."""
     if before is None:
-        result = await session.execute(_HISTORY_FIRST, {"match_id": match_id, "limit": limit})
+        rows = await _HISTORY_FIRST_RAW.fetch(session, {"match_id": match_id, "limit": limit})
     else:
-        result = await session.execute(_HISTORY_BEFORE, {"match_id": match_id, "limit": limit,
-                                                          "before_at": before.created_at, "before_id": before.id})
-    return [_stored_message(row) for row in result.all()]
+        rows = await _HISTORY_BEFORE_RAW.fetch(session, {"match_id": match_id, "limit": limit,
+                                                         "before_at": before.created_at, "before_id": before.id})
+    return [_stored_message(row) for row in rows]

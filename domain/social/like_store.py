@@ -135,6 +135,9 @@ class PendingLike:
 
 
 def _pending_likes() -> Select[Any]:
+    """The likes waiting for the user's answer, at the database's clock when the statement starts (one
+    statement, no clock read before it)."""
+    now = func.statement_timestamp()
     likes, match = table(Like), table(Match).c
     like = likes.c
     liker = table(User).alias("liker")
@@ -144,11 +147,11 @@ def _pending_likes() -> Select[Any]:
         .join(liker, liker.c.id == like.liker_id)
         .where(
             like.likee_id == USER,
-            or_(liker.c.status == "active", and_(liker.c.status == "suspended", liker.c.suspended_until <= NOW)),
+            or_(liker.c.status == "active", and_(liker.c.status == "suspended", liker.c.suspended_until <= now)),
             ~exists().where(match.user_a == func.least(like.liker_id, USER),
                             match.user_b == func.greatest(like.liker_id, USER)),
             ~blocked_between(like.liker_id, USER),
-            ~active_pass(USER, like.liker_id, NOW),
+            ~active_pass(USER, like.liker_id, now),
             ~exists().where(mine.c.liker_id == USER, mine.c.likee_id == like.liker_id),
         )
         .order_by(like.created_at.desc(), like.id.desc())
@@ -156,10 +159,10 @@ def _pending_likes() -> Select[Any]:
     )
 
 
-_PENDING_LIKES = _pending_likes()
+_PENDING_LIKES = RawStatement.of(_pending_likes())  # every likes.pending: past SQLAlchemy's per-statement path
 
 
-async def pending_likes(session: AsyncSession, user_id: uuid.UUID, now: datetime, limit: int) -> list[PendingLike]:
+async def pending_likes(session: AsyncSession, user_id: uuid.UUID, limit: int) -> list[PendingLike]:
     """Likes received from active people the user has not matched, blocked either way, passed or liked back."""
-    result = await session.execute(_PENDING_LIKES, {"user": user_id, "now": now, "limit": limit})
-    return [PendingLike(*row) for row in result.all()]
+    rows = await _PENDING_LIKES.fetch(session, {"user": user_id, "limit": limit})
+    return [PendingLike(*row) for row in rows]

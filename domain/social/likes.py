@@ -31,7 +31,6 @@ from domain.social import like_store, locks, match_store, rules
 from domain.social.like_store import LikeCounts
 from domain.social.notify import EventBatch, add_match_created, card_for
 from domain.social.person_store import Target
-from domain.social.store_common import clock
 from domain.wire.events import LikeReceived
 from domain.wire.objects import Match
 from domain.wire.replies import LikeReply, PendingReply
@@ -112,8 +111,7 @@ def _check_target(found: tuple[Target, LikeCounts] | None, now: datetime) -> Lik
 
 async def pending(session: AsyncSession, storage: MediaStorage, user_id: uuid.UUID) -> PendingReply:
     """Who liked the user and is still waiting: ``{"likes":[{"like_id","from","comment","created_at"}]}``."""
-    now = await clock(session)
-    rows = await like_store.pending_likes(session, user_id, now, rules.PENDING_LIMIT)
+    rows = await like_store.pending_likes(session, user_id, rules.PENDING_LIMIT)
     cards = await load_cards(session, user_id, [r.liker_id for r in rows], storage)
     return {"likes": [{"like_id": str(r.id), "from": cards[r.liker_id], "comment": r.comment,
                        "created_at": rfc3339(r.created_at)} for r in rows if r.liker_id in cards]}

@@ -12,8 +12,10 @@ from sqlalchemy import (
     BindParameter,
     Integer,
     Select,
+    String,
     Uuid,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -23,10 +25,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.models import Match, MatchRead, Message, table
+from domain.raw_statements import RawStatement
 from domain.social.store_common import NOW, USER, blocked_between
 from domain.wire.enums import MatchState
 
@@ -73,8 +76,11 @@ _OPEN_MATCHES_OF = (select(*_MATCH_COLUMNS)
                     .where(or_(_match.user_a == USER, _match.user_b == USER), _match.state.in_(_STATES))
                     .order_by(_match.id).with_for_update(key_share=True))
 _PARTNER = case((_match.user_a == USER, _match.user_b), else_=_match.user_a)
+# the states as one array parameter (``= ANY``), not an IN list, so the page's statement runs past SQLAlchemy's
+# per-statement path (domain/raw_statements.py): one statement of every ``matches.list``
 _LIST_MATCHES = select(*_MATCH_COLUMNS).where(
-    or_(_match.user_a == USER, _match.user_b == USER), _match.state.in_(_STATES), ~blocked_between(USER, _PARTNER))
+    or_(_match.user_a == USER, _match.user_b == USER),
+    _match.state == any_(bindparam("states", type_=ARRAY(String))), ~blocked_between(USER, _PARTNER))
 _LIST_MATCHES_ORDER = (_match.matched_at.desc(), _match.id.desc())
 _PAGE_FIRST = _LIST_MATCHES.order_by(*_LIST_MATCHES_ORDER).limit(bindparam("limit", type_=Integer))
 _PAGE_AFTER = (_LIST_MATCHES.where(tuple_(_match.matched_at, _match.id)
@@ -110,8 +116,8 @@ def _with_inbox(page_query: Select[Any]) -> Select[Any]:
             .select_from(source).order_by(page.c.matched_at.desc(), page.c.id.desc()))
 
 
-_LIST_MATCHES_FIRST = _with_inbox(_PAGE_FIRST)
-_LIST_MATCHES_AFTER = _with_inbox(_PAGE_AFTER)
+_LIST_MATCHES_FIRST = RawStatement.of(_with_inbox(_PAGE_FIRST))
+_LIST_MATCHES_AFTER = RawStatement.of(_with_inbox(_PAGE_AFTER))
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +205,10 @@ async def list_matches(session: AsyncSession, user_id: uuid.UUID, states: Sequen
     """
     params: dict[str, Any] = {"user": user_id, "states": list(states), "limit": limit}
     if after is None:
-        result = await session.execute(_LIST_MATCHES_FIRST, params)
+        rows = await _LIST_MATCHES_FIRST.fetch(session, params)
     else:
-        result = await session.execute(_LIST_MATCHES_AFTER, {**params, "after_at": after[0], "after_id": after[1]})
-    return [ListedMatch.of(row) for row in result.all()]
+        rows = await _LIST_MATCHES_AFTER.fetch(session, {**params, "after_at": after[0], "after_id": after[1]})
+    return [ListedMatch.of(row) for row in rows]
 
 
 async def idle_matches(session: AsyncSession, cutoff: datetime, limit: int) -> list[MatchRow]:

@@ -145,6 +145,25 @@ async def test_pending_leaves_out_matched_blocked_and_inactive(server: RunningSe
     assert [item["from"]["user_id"] for item in likes] == [kept.key]
 
 
+async def test_pending_reads_the_clock_an_ended_suspension_or_pass_hides_nobody(server: RunningServer,
+                                                                                engine: AsyncEngine) -> None:
+    """A liker whose suspension has ended, and one whom my pass no longer covers (it expired), wait again."""
+    me = await make_person(engine)
+    fans = [await make_person(engine) for _ in range(2)]
+    async with online(server, *fans) as clients:
+        for i, client in enumerate(clients):
+            await client.call("like", {"user_id": me.key, "comment": comment(i)})
+    was_suspended, was_passed = fans
+    await execute(engine, "UPDATE users SET status = 'suspended', suspended_until = now() - interval '1 minute' "
+                          "WHERE id = :u", u=was_suspended.id)
+    await execute(engine, "INSERT INTO passes (passer_id, passee_id, created_at, expires_at) "
+                          "VALUES (:a, :b, now() - interval '31 days', now() - interval '1 minute')",
+                  a=me.id, b=was_passed.id)
+    async with online(server, me) as (c,):
+        likes = (await c.call("likes.pending"))["likes"]
+    assert {item["from"]["user_id"] for item in likes} == {was_suspended.key, was_passed.key}
+
+
 async def test_a_like_back_from_pending_always_works(server: RunningServer, engine: AsyncEngine) -> None:
     """Preferences do not matter for a like back: someone outside mine can still be liked from pending."""
     me = await make_person(engine, gender="woman", interested_in=("woman",), age_max=25)

@@ -289,7 +289,9 @@ def _add_scaleout(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                           help="of them, the share who act (default 0.2)")
     scaleout.add_argument("--duration", type=_positive(float), default=30.0,
                           help="measured seconds per run (default 30)")
-    scaleout.add_argument("--warmup", type=_positive(float), default=10.0, help="warm-up seconds per run (default 10)")
+    scaleout.add_argument("--warmup", type=_positive(float), default=None,
+                          help="warm-up seconds per run (default 10, plus 5 per node beyond two: 20 at 4 nodes, "
+                               "40 at 8; the start's backlog grows with the users)")
     scaleout.add_argument("--out", metavar="DIR", help="output folder (default bench-results/scaleout-<UTC time>)")
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.command import build_parser
+from bench.scaleout import run_argv
 from delete_api.embedded.redis_cluster import redis_server_binary
 from tests.support.processes import ROOT, clean_env
 
@@ -41,3 +43,16 @@ def test_scaleout_runs_the_node_count_on_the_cluster_and_plots_it(tmp_path: Path
     assert (out / "scaleout.png").read_bytes().startswith(PNG_MAGIC)
     table = (out / "scaleout.md").read_text()
     assert "| 2 | 3 | 16 (8) |" in table
+
+
+def _warmup(argv: list[str]) -> float:
+    return float(argv[argv.index("--warmup") + 1])
+
+
+def test_the_warm_up_grows_with_the_nodes_unless_given(tmp_path: Path) -> None:
+    """The start's backlog grows with the users: by default each run warms up 10 s, plus 5 s per node beyond two,
+    so the measured window starts after it; an explicit --warmup is used as given."""
+    defaults = build_parser().parse_args(["scaleout"])
+    assert [_warmup(run_argv(defaults, nodes, 1, tmp_path)) for nodes in (1, 2, 4, 8)] == [10, 10, 20, 40]
+    given = build_parser().parse_args(["scaleout", "--warmup", "3"])
+    assert _warmup(run_argv(given, 8, 3, tmp_path)) == 3

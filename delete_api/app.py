@@ -14,10 +14,11 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from delete_api.collector import Collector
-from delete_api.header_timeout import HEADER_TIMEOUT_STATE, HeaderTimeoutProtocol
+from delete_api.header_timeout import HEADER_TIMEOUT_STATE
 from delete_api.logs import configure_logging
 from delete_api.resources import open_resources
 from delete_api.settings import Settings
+from delete_api.upgrade_handoff import UpgradeHandoffProtocol
 from delete_api.ws_protocol import LeanWebSocketProtocol
 from domain.errors import DomainError
 from rest.access_log import AccessLog
@@ -69,7 +70,8 @@ def all_routes() -> list[BaseRoute]:
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Server options shared by ``serve`` and the tests: socket limits, heartbeats and the header timeout."""
     return {
-        "http": HeaderTimeoutProtocol,  # uvicorn's httptools, closing connections whose headers come too slowly
+        # uvicorn's httptools, closing connections whose headers come too slowly, handing upgrades on parsed
+        "http": UpgradeHandoffProtocol,
         "ws": LeanWebSocketProtocol,  # uvicorn's websockets-sansio, without the kept handshake
         "ws_max_size": WS_MAX_FRAME,
         "ws_per_message_deflate": False,

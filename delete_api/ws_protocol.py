@@ -1,6 +1,6 @@
 """uvicorn's websockets-sansio protocol, lighter for a server holding many idle sockets.
 
-Three changes, each measured (docs/load.md):
+Four changes, each measured (docs/load.md):
 
 - **No kept handshake.** uvicorn keeps the upgrade request and the 101 response it sent (``self.request``,
   ``self.response``) on the protocol object until the socket closes, though it reads them only while it
@@ -24,6 +24,8 @@ Three changes, each measured (docs/load.md):
   their state checks) and the writer's ``asyncio.timeout`` (a timer armed and cancelled per frame). A paused
   transport (a slow peer) declines it, and the frame then takes the ASGI send, which waits for the drain under
   the writer's timeout as before.
+- **The upgrade request taken parsed.** ``receive_request`` answers a head that uvicorn's HTTP protocol parsed
+  already (``delete_api.upgrade_handoff``) instead of websockets parsing it a second time.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request
+from websockets.protocol import Protocol
 
 from delete_api.keepalive_wheel import EARLY_S, KeepaliveWheel, wheel_for
 from realtime.connection import SEND_TEXT_NOW
@@ -89,6 +92,16 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
+
+    def receive_request(self, request: Request) -> None:
+        """Answer an upgrade request parsed already (``delete_api.upgrade_handoff``) as ``data_received`` answers
+        the same head in bytes, without websockets parsing it again: its parser goes straight to the frames."""
+        self.heard_at = self.loop.time()
+        conn = self.conn
+        conn.parser = Protocol.parse(conn)  # the frame parser ServerProtocol.parse runs after the request's head
+        next(conn.parser)  # started, as websockets starts its own
+        conn.events.append(request)
+        self.handle_events()
 
     def data_received(self, data: bytes) -> None:
         self.heard_at = self.loop.time()

@@ -6,7 +6,7 @@ second time, in Python, line by line, each header checked by a regular expressio
 (docs/load.md, thirteenth session): that second parse costs ~20 us of CPU per connect, the Request built here
 from httptools' fields ~4 us.
 
-llhttp already refuses what that parse would refuse in a head it lets through: a header name that is not a token,
+What that parse refuses in a head, llhttp refuses first (uvicorn answers 400): a header name that is not a token,
 a control character in a value, a path that is not ASCII (``tests/test_upgrade_handoff.py``). The heads
 ``websockets`` answers with an error of its own take uvicorn's path unchanged, so they get the same answer as
 before: another method than GET (405), more headers than ``MAX_NUM_HEADERS`` or a line longer than

@@ -107,3 +107,14 @@ async def test_heads_websockets_refuses_still_get_its_answers(server: RunningSer
     # websockets read the POST's head to the end (and refused the method); it stopped reading each of the last
     # four where its limits or its rules on a body were broken; the HTTP/1.0 head it never read
     assert head_parses == ["/v1/ws?case=0"]
+
+
+async def test_heads_httptools_refuses_never_reach_a_socket(server: RunningServer, head_parses: list[str]) -> None:
+    """What websockets' own parse would refuse in a head, llhttp refuses first: a control character in a header
+    value, a header name that is not a token, a path that is not ASCII: 400 from the HTTP protocol."""
+    host = host_of(server)
+    heads = [upgrade_head(host, path="/v1/ws", extra=["X-Note: a\x01b"]),
+             upgrade_head(host, path="/v1/ws", extra=["X Note: ab"]),
+             upgrade_head(host, path="/v1/w\xe9s")]
+    assert [await answer_to(server, head) for head in heads] == [400, 400, 400]
+    assert head_parses == []

@@ -12,7 +12,9 @@ Both queries share one WHERE clause (``ELIGIBLE``) over these relations:
 
 A batch finds its candidates with one search per gender the viewer is interested
 in, each in the partial GiST index of migration 0013 holding the people of that gender
-who are interested in the viewer's gender and have a photo and traits, on
+who are interested in the viewer's gender and have a photo and traits (or, for a tier
+at or above ``TOP_TIER_FLOOR``, in the index of migration 0018 holding only those of
+them in the top tier), on
 ``discovery_point(lat, lon, birthdate, age_min, age_max)`` with
 ``v.box @> discovery_point(...)``: "near the viewer, of an age they accept, accepting
 the viewer's age". The first three dimensions are ``earth_point(lat, lon)``, the cube
@@ -48,7 +50,7 @@ from domain.compatibility.scoring import MAX_DISTANCE
 from domain.compatibility.traits import NEUTRAL, TRAIT_KEYS
 from domain.discovery import ranking, tiers_function
 from domain.location.distance import EARTH_RADIUS_KM
-from domain.models.users import GENDERS
+from domain.models.users import GENDERS, TOP_TIER_FLOOR
 from domain.raw_statements import RawStatement
 
 BLANKS = "E' \\t\\n\\r'"  # what counts as blank around a bio, as ranking.BLANKS
@@ -130,27 +132,39 @@ def _excluded(restrict: str) -> str:
     return out
 
 
-# One branch per (gender, the viewer's gender), each served by its partial index of migration 0013: the literals
+# One branch per (gender, the viewer's gender), each served by its partial index: the literals
 # ``u.gender = '<g>'``, ``'<a>' = ANY(u.interested_in)``, ``u.photo_count > 0`` and ``u.traits IS NOT NULL``
-# (in ``ELIGIBLE``) select it; a branch whose ``v`` conditions fail is never executed.
-_BY_GENDER = "\n    UNION ALL".join(f"""
+# (in ``ELIGIBLE``) select the pair's index of migration 0013, and in ``TOP_BATCH_SQL`` the added
+# ``u.rank_bound >= TOP_TIER_FLOOR`` its index of the top tier alone (migration 0018); a branch whose ``v``
+# conditions fail is never executed.
+def _by_gender(top: bool) -> str:
+    tier = f"\n      AND u.rank_bound >= {TOP_TIER_FLOOR}" if top else ""
+    return "\n    UNION ALL".join(f"""
     SELECT u.id, u.last_active_at, u.created_at, btrim(u.bio, {BLANKS}) <> '' AS has_bio,
            u.traits <+> v.traits AS l1, u.photo_count AS photos, u.prompt_count AS prompts
     FROM v JOIN users u ON u.gender = '{gender}' AND '{gender}' = ANY(v.interested_in)
                        AND '{accepted}' = ANY(u.interested_in) AND v.gender = '{accepted}'
     WHERE {ELIGIBLE}
       AND u.id <> ALL(:sent)
-      AND u.traits <+> v.traits > :min_l1""" for gender in GENDERS for accepted in GENDERS)  # noqa: S608 - constants only
+      AND u.traits <+> v.traits > :min_l1{tier}""" for gender in GENDERS for accepted in GENDERS)  # noqa: S608
 
-BATCH_SQL = f"""
+
+def _batch_sql(top: bool) -> str:
+    return f"""
 WITH v AS MATERIALIZED ({VIEWER.format(viewers="u.id = :viewer_id", bounds=":bound_min, :bound_max")}),
 excluded AS MATERIALIZED ({_excluded("{viewer} = :viewer_id")}),
-c AS MATERIALIZED ({_BY_GENDER}),
+c AS MATERIALIZED ({_by_gender(top)}),
 r AS MATERIALIZED (SELECT c.*, {_SCORE} AS score, {_RANK} AS rank FROM c)
 (SELECT * FROM r ORDER BY rank DESC, id LIMIT :count)
 UNION ALL
 (SELECT * FROM r WHERE score < {ranking.OPPOSITE_BELOW} ORDER BY rank DESC, id LIMIT 1)
 """  # noqa: S608 - built from constants only; every value is a bound parameter
+
+
+BATCH_SQL = _batch_sql(top=False)
+# The same for a tier whose floor is ``TOP_TIER_FLOOR`` or more, read from the smaller top indexes (a tenth of
+# the people; the tier's search box visits a sixth of the index pages the pair's whole index needs for it).
+TOP_BATCH_SQL = _batch_sql(top=True)
 
 PAIRS_SQL = f"""
 WITH pairs AS MATERIALIZED (
@@ -166,8 +180,10 @@ WHERE {ELIGIBLE}
 """  # noqa: S608 - built from constants only; every value is a bound parameter
 
 # Floors of the tiers of ``users.rank_bound`` (migration 0012: at least the candidate's completeness +
-# recency + newness), searched best first; see ``candidates``.
-TIERS = (36, 28, 20, 0)
+# recency + newness), searched best first; see ``candidates``. Those at or above ``TOP_TIER_FLOOR`` read the
+# top indexes (``TOP_BATCH_SQL``), where a narrower first tier costs little: at a million people most batches
+# are decided by the people with 44 points or more.
+TIERS = (44, TOP_TIER_FLOOR, 28, 20, 0)
 MAX_BOUND = 2 ** 15 - 1
 BOUND_TRUSTED_FOR = timedelta(minutes=30)  # the trigger's bound holds from an hour before the write
 _BEST_COMPATIBILITY = 100 * ranking.COMPATIBILITY_WEIGHT  # the most the viewer-dependent term adds
@@ -178,7 +194,9 @@ OPPOSITE_MIN_L1 = MAX_DISTANCE * (100 - ranking.OPPOSITE_BELOW) / 100
 ANY_L1 = -1.0
 
 _BATCH = text(BATCH_SQL).bindparams(bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
-BATCH_RAW = RawStatement(BATCH_SQL)  # what ``delete_discovery_tiers`` runs, once per tier (``tiers_function``)
+# what ``delete_discovery_tiers`` runs, once per tier (``tiers_function``)
+BATCH_RAW = RawStatement(BATCH_SQL)
+TOP_BATCH_RAW = RawStatement(TOP_BATCH_SQL)
 _TIERS = tiers_function.call()
 _PAIRS = text(PAIRS_SQL)
 _EXPIRED_PASSES = text(

@@ -3,7 +3,8 @@
 ``repository.candidates`` reads the ``rank_bound`` tiers best first, one query each, until the rows read
 decide the batch (``repository.floors``); in the load benchmark's town a batch reads three or four tiers, each
 a round trip of its own. The function runs the same loop next to the data: the same query
-(``repository.BATCH_SQL``, written into its body by ``domain.plpgsql.inline``), the same tiers, and the same
+(``repository.BATCH_SQL``, or ``TOP_BATCH_SQL`` for a tier at or above ``TOP_TIER_FLOOR``, which reads the top
+tier's smaller indexes; both written into its body by ``domain.plpgsql.inline``), the same tiers, and the same
 floors from the rows read so far (every row, duplicates included, as ``floors`` sorts them), and returns every
 row it read; the caller keeps the best of them (``repository.best_of``) as before. The constants of the rank
 (the best a viewer-dependent term adds, the opposites' bound) come in as arguments from
@@ -15,6 +16,7 @@ fails when the two part, and compares the function's rows with the loop's.
 
 from __future__ import annotations
 
+from domain.models.users import TOP_TIER_FLOOR
 from domain.plpgsql import inline
 from domain.raw_statements import RawStatement
 
@@ -38,8 +40,9 @@ def _batch_sql(batch: RawStatement) -> str:
     return inline(batch, names)
 
 
-def body(batch: RawStatement) -> str:
-    """The function's body around ``batch`` (``repository.BATCH_SQL``)."""
+def body(batch: RawStatement, top_batch: RawStatement) -> str:
+    """The function's body around ``batch`` (``repository.BATCH_SQL``) and ``top_batch`` (``TOP_BATCH_SQL``, the
+    same query for a tier at or above ``TOP_TIER_FLOOR``, read from the top tier's indexes)."""
     return f"""
 #variable_conflict use_column
 DECLARE
@@ -47,6 +50,7 @@ DECLARE
     v_ceiling integer := p_max_bound;
     v_min_l1 double precision := p_any_l1;
     v_row record;
+    v_rows refcursor;
     v_ids uuid[] := '{{}}';
     v_active timestamptz[] := '{{}}';
     v_created timestamptz[] := '{{}}';
@@ -62,9 +66,16 @@ DECLARE
     v_enough integer;
 BEGIN
     LOOP
-        FOR v_row IN
-{_batch_sql(batch)}
+        IF v_floor >= {TOP_TIER_FLOOR} THEN
+            OPEN v_rows FOR
+{_batch_sql(top_batch)};
+        ELSE
+            OPEN v_rows FOR
+{_batch_sql(batch)};
+        END IF;
         LOOP
+            FETCH v_rows INTO v_row;
+            EXIT WHEN NOT FOUND;
             v_ids := v_ids || v_row.id;
             v_active := v_active || v_row.last_active_at;
             v_created := v_created || v_row.created_at;
@@ -75,6 +86,7 @@ BEGIN
             v_scores := v_scores || v_row.score;
             v_ranks := v_ranks || v_row.rank;
         END LOOP;
+        CLOSE v_rows;
         EXIT WHEN v_floor <= 0;
         -- repository.floors over every row read so far
         SELECT t.rank INTO v_kth FROM unnest(v_ranks, v_ids) AS t(rank, id)
@@ -101,7 +113,7 @@ def call() -> RawStatement:
     return RawStatement(f"SELECT * FROM {NAME}(" + ", ".join(f":{name}" for name in _ARGUMENTS) + ")")  # noqa: S608
 
 
-def definition(batch: RawStatement) -> str:
-    """``CREATE OR REPLACE FUNCTION`` for the current batch query (what a migration holds)."""
+def definition(batch: RawStatement, top_batch: RawStatement) -> str:
+    """``CREATE OR REPLACE FUNCTION`` for the current batch queries (what a migration holds)."""
     return (f"CREATE OR REPLACE FUNCTION {NAME}({SIGNATURE})\nRETURNS TABLE ({RESULT})\n"
-            f"LANGUAGE plpgsql VOLATILE AS $function${body(batch)}$function$")
+            f"LANGUAGE plpgsql VOLATILE AS $function${body(batch, top_batch)}$function$")

@@ -29,12 +29,26 @@ from domain.wire.enums import AccountStatus, Gender, Role
 GENDERS = ("woman", "man", "nonbinary")
 
 
-def discovery_index(gender: str, accepted: str) -> str:
-    """The partial discovery index of people of ``gender`` interested in ``accepted`` (migration 0013)."""
-    return f"ix_users_discovery_{gender}_{accepted}"
+# People whose ``rank_bound`` is at least this are also in a second, smaller discovery index per pair (migration
+# 0018): the first tier of a batch (``domain.discovery.repository.TIERS``) reads only them.
+TOP_TIER_FLOOR = 36
 
 
-DISCOVERY_INDEXES = tuple(discovery_index(g, a) for g in GENDERS for a in GENDERS)
+def discovery_index(gender: str, accepted: str, top: bool = False) -> str:
+    """The partial discovery index of people of ``gender`` interested in ``accepted`` (migration 0013), or with
+    ``top`` the one of those whose ``rank_bound`` is at least ``TOP_TIER_FLOOR`` (migration 0018)."""
+    return f"ix_users_discovery_{gender}_{accepted}" + ("_top" if top else "")
+
+
+def discovery_predicate(gender: str, accepted: str, top: bool = False) -> str:
+    """Who ``discovery_index(gender, accepted, top)`` holds: the people of ``gender`` who accept ``accepted`` and
+    can be shown (a location, a photo, traits, an account that may appear), and with ``top`` only the top tier."""
+    return (f"gender = '{gender}' AND '{accepted}' = ANY(interested_in) AND lat IS NOT NULL AND role = 'user' "
+            "AND status IN ('active', 'suspended') AND photo_count > 0 AND traits IS NOT NULL"
+            + (f" AND rank_bound >= {TOP_TIER_FLOOR}" if top else ""))
+
+
+DISCOVERY_INDEXES = tuple(discovery_index(g, a, top) for top in (False, True) for g in GENDERS for a in GENDERS)
 
 ROLES = ("user", "moderator")
 STATUSES = ("active", "suspended", "banned", "deleted")
@@ -58,15 +72,12 @@ class User(Base):
         Index("ix_users_status_active", "status", "last_active_at"),
         Index("ix_users_created_at", "created_at"),  # moderation.stats: signups today (migration 0011)
         # discovery: discovery_box(...) @> discovery_point(...), one partial index per (gender, accepted gender)
-        # holding only people who can be shown; see migrations 0004, 0012 (rank_bound, the seventh dimension)
-        # and 0013
-        *(Index(discovery_index(gender, accepted),
+        # holding only people who can be shown, and one more per pair of the top tier alone; see migrations 0004,
+        # 0012 (rank_bound, the seventh dimension), 0013 and 0018
+        *(Index(discovery_index(gender, accepted, top),
                 text("discovery_point(lat, lon, birthdate, age_min, age_max, rank_bound)"),
-                postgresql_using="gist",
-                postgresql_where=text(f"gender = '{gender}' AND '{accepted}' = ANY(interested_in) "
-                                      "AND lat IS NOT NULL AND role = 'user' AND status IN ('active', 'suspended') "
-                                      "AND photo_count > 0 AND traits IS NOT NULL"))
-          for gender in GENDERS for accepted in GENDERS),
+                postgresql_using="gist", postgresql_where=text(discovery_predicate(gender, accepted, top)))
+          for top in (False, True) for gender in GENDERS for accepted in GENDERS),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from domain.discovery import ranking
 from domain.discovery import repository as repo
 from domain.models import User
+from domain.models.users import TOP_TIER_FLOOR
 from tests.discovery.support import (
     Place,
     answers_at,
@@ -68,7 +69,7 @@ async def _crowd(engine: AsyncEngine) -> Crowd:
     place = somewhere()
     viewer = await viewer_at(engine, place)
     best = await _complete(engine, place, 0, name="Best", age=34)
-    others = [await _complete(engine, place, 1 + i % 4) for i in range(10)]
+    others = [await _complete(engine, place, 1 + i % 2) for i in range(10)]  # scores 96 and 92: a top tier of 44
     others.append(await _complete(engine, place, 14, name="Opposite"))  # score 42: an opposite
     others.append(await _complete(engine, place, 0, new=False, active=False, photos=1, prompts=0, bio=False))
     others.append(await _complete(engine, place, 18, new=False, active=False, photos=1, prompts=0, bio=False))
@@ -153,6 +154,23 @@ async def test_a_random_crowd_matches_the_one_query(engine: AsyncEngine) -> None
             break
         sent.extend(tiered)
     assert len(set(sent)) == 30
+
+
+async def test_someone_at_the_top_floor_is_read_with_the_top_tier(engine: AsyncEngine) -> None:
+    """A tier at or above ``TOP_TIER_FLOOR`` reads the top indexes (migration 0018), the others the whole ones:
+    someone whose bound is exactly that floor is found once, someone just below it too, and every batch is the
+    one query's."""
+    place = somewhere()
+    viewer = await viewer_at(engine, place)
+    at_floor = await _complete(engine, place, 1, photos=3, prompts=0, bio=False)  # 6 + 10 + 20
+    below = await _complete(engine, place, 0, photos=2, prompts=0, bio=False)  # 4 + 10 + 20, but a better score
+    assert (await _bound(engine, at_floor), await _bound(engine, below)) == (TOP_TIER_FLOOR, TOP_TIER_FLOOR - 2)
+    everyone = [r.id for r in repo.best_of(await _tier(engine, viewer, 2, (0, repo.MAX_BOUND)), 2)]
+    assert sorted(everyone) == sorted([at_floor.id, below.id])
+    assert await _tiered(engine, viewer, 2) == everyone
+    async with AsyncSession(engine) as session:
+        read = await repo.tier_rows(session, viewer.id, 2, [], datetime.now(UTC))
+    assert sorted(r.id for r in read) == sorted(everyone)  # each read once: the top tier holds only the first
 
 
 async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine: AsyncEngine) -> None:

@@ -142,7 +142,7 @@ async def _explain(url: str, viewer: uuid.UUID, count: int) -> list[str]:
     from domain.discovery import repository as repo
 
     engine = make_engine(url, pool_size=1, max_overflow=0)
-    first = repo.TOP_BATCH_SQL if repo.TIERS[0] >= TOP_TIER_FLOOR else repo.BATCH_SQL  # as the function reads it
+    first = repo.BAND_BATCH_SQL["top"] if repo.TIERS[0] >= TOP_TIER_FLOOR else repo.BATCH_SQL  # as the function does
     statement = text("EXPLAIN (ANALYZE, BUFFERS) " + first).bindparams(
         bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
     try:

@@ -13,8 +13,8 @@ Both queries share one WHERE clause (``ELIGIBLE``) over these relations:
 A batch finds its candidates with one search per gender the viewer is interested
 in, each in the partial GiST index of migration 0013 holding the people of that gender
 who are interested in the viewer's gender and have a photo and traits (or, for a tier
-at or above ``TOP_TIER_FLOOR``, in the index of migration 0018 holding only those of
-them in the top tier), on
+inside a band of ``DISCOVERY_BANDS``, in the index of migration 0018 holding only those
+of them in that band), on
 ``discovery_point(lat, lon, birthdate, age_min, age_max)`` with
 ``v.box @> discovery_point(...)``: "near the viewer, of an age they accept, accepting
 the viewer's age". The first three dimensions are ``earth_point(lat, lon)``, the cube
@@ -50,7 +50,7 @@ from domain.compatibility.scoring import MAX_DISTANCE
 from domain.compatibility.traits import NEUTRAL, TRAIT_KEYS
 from domain.discovery import ranking, tiers_function
 from domain.location.distance import EARTH_RADIUS_KM
-from domain.models.users import GENDERS, TOP_TIER_FLOOR
+from domain.models.users import DISCOVERY_BANDS, GENDERS, TOP_TIER_FLOOR, band_condition
 from domain.raw_statements import RawStatement
 
 BLANKS = "E' \\t\\n\\r'"  # what counts as blank around a bio, as ranking.BLANKS
@@ -134,11 +134,10 @@ def _excluded(restrict: str) -> str:
 
 # One branch per (gender, the viewer's gender), each served by its partial index: the literals
 # ``u.gender = '<g>'``, ``'<a>' = ANY(u.interested_in)``, ``u.photo_count > 0`` and ``u.traits IS NOT NULL``
-# (in ``ELIGIBLE``) select the pair's index of migration 0013, and in ``TOP_BATCH_SQL`` the added
-# ``u.rank_bound >= TOP_TIER_FLOOR`` its index of the top tier alone (migration 0018); a branch whose ``v``
-# conditions fail is never executed.
-def _by_gender(top: bool) -> str:
-    tier = f"\n      AND u.rank_bound >= {TOP_TIER_FLOOR}" if top else ""
+# (in ``ELIGIBLE``) select the pair's index of migration 0013, and with a band's range of ``u.rank_bound`` the
+# pair's index of that band alone (migration 0018); a branch whose ``v`` conditions fail is never executed.
+def _by_gender(band: tuple[int, int | None] | None) -> str:
+    tier = "" if band is None else "\n      AND " + band_condition(*band, column="u.rank_bound")
     return "\n    UNION ALL".join(f"""
     SELECT u.id, u.last_active_at, u.created_at, btrim(u.bio, {BLANKS}) <> '' AS has_bio,
            u.traits <+> v.traits AS l1, u.photo_count AS photos, u.prompt_count AS prompts
@@ -149,11 +148,11 @@ def _by_gender(top: bool) -> str:
       AND u.traits <+> v.traits > :min_l1{tier}""" for gender in GENDERS for accepted in GENDERS)  # noqa: S608
 
 
-def _batch_sql(top: bool) -> str:
+def _batch_sql(band: tuple[int, int | None] | None) -> str:
     return f"""
 WITH v AS MATERIALIZED ({VIEWER.format(viewers="u.id = :viewer_id", bounds=":bound_min, :bound_max")}),
 excluded AS MATERIALIZED ({_excluded("{viewer} = :viewer_id")}),
-c AS MATERIALIZED ({_by_gender(top)}),
+c AS MATERIALIZED ({_by_gender(band)}),
 r AS MATERIALIZED (SELECT c.*, {_SCORE} AS score, {_RANK} AS rank FROM c)
 (SELECT * FROM r ORDER BY rank DESC, id LIMIT :count)
 UNION ALL
@@ -161,10 +160,11 @@ UNION ALL
 """  # noqa: S608 - built from constants only; every value is a bound parameter
 
 
-BATCH_SQL = _batch_sql(top=False)
-# The same for a tier whose floor is ``TOP_TIER_FLOOR`` or more, read from the smaller top indexes (a tenth of
-# the people; the tier's search box visits a sixth of the index pages the pair's whole index needs for it).
-TOP_BATCH_SQL = _batch_sql(top=True)
+BATCH_SQL = _batch_sql(None)
+# The same for a tier inside a band of ``DISCOVERY_BANDS``, read from the band's smaller indexes: at a million
+# people the first tier's search box visits a sixth of the index pages in the top band's index that it does in
+# the pair's whole one, for the same people.
+BAND_BATCH_SQL = {name: _batch_sql((low, high)) for name, low, high in DISCOVERY_BANDS}
 
 PAIRS_SQL = f"""
 WITH pairs AS MATERIALIZED (
@@ -180,9 +180,9 @@ WHERE {ELIGIBLE}
 """  # noqa: S608 - built from constants only; every value is a bound parameter
 
 # Floors of the tiers of ``users.rank_bound`` (migration 0012: at least the candidate's completeness +
-# recency + newness), searched best first; see ``candidates``. Those at or above ``TOP_TIER_FLOOR`` read the
-# top indexes (``TOP_BATCH_SQL``), where a narrower first tier costs little: at a million people most batches
-# are decided by the people with 44 points or more.
+# recency + newness), searched best first; see ``candidates``. A tier inside a band of ``DISCOVERY_BANDS`` reads
+# the band's indexes (``BAND_BATCH_SQL``), where a narrower first tier costs little: at a million people most
+# batches are decided by the people with 44 points or more.
 TIERS = (44, TOP_TIER_FLOOR, 28, 20, 0)
 MAX_BOUND = 2 ** 15 - 1
 BOUND_TRUSTED_FOR = timedelta(minutes=30)  # the trigger's bound holds from an hour before the write
@@ -196,7 +196,7 @@ ANY_L1 = -1.0
 _BATCH = text(BATCH_SQL).bindparams(bindparam("sent", type_=ARRAY(UUID(as_uuid=True))))
 # what ``delete_discovery_tiers`` runs, once per tier (``tiers_function``)
 BATCH_RAW = RawStatement(BATCH_SQL)
-TOP_BATCH_RAW = RawStatement(TOP_BATCH_SQL)
+BAND_BATCH_RAW = tuple((low, high, RawStatement(BAND_BATCH_SQL[name])) for name, low, high in DISCOVERY_BANDS)
 _TIERS = tiers_function.call()
 _PAIRS = text(PAIRS_SQL)
 _EXPIRED_PASSES = text(

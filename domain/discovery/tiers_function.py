@@ -3,8 +3,8 @@
 ``repository.candidates`` reads the ``rank_bound`` tiers best first, one query each, until the rows read
 decide the batch (``repository.floors``); in the load benchmark's town a batch reads three or four tiers, each
 a round trip of its own. The function runs the same loop next to the data: the same query
-(``repository.BATCH_SQL``, or ``TOP_BATCH_SQL`` for a tier at or above ``TOP_TIER_FLOOR``, which reads the top
-tier's smaller indexes; both written into its body by ``domain.plpgsql.inline``), the same tiers, and the same
+(``repository.BATCH_SQL``, or for a tier inside a band of ``rank_bound`` with indexes of its own the band's
+query, ``BAND_BATCH_SQL``; all written into its body by ``domain.plpgsql.inline``), the same tiers, and the same
 floors from the rows read so far (every row, duplicates included, as ``floors`` sorts them), and returns every
 row it read; the caller keeps the best of them (``repository.best_of``) as before. The constants of the rank
 (the best a viewer-dependent term adds, the opposites' bound) come in as arguments from
@@ -16,7 +16,8 @@ fails when the two part, and compares the function's rows with the loop's.
 
 from __future__ import annotations
 
-from domain.models.users import TOP_TIER_FLOOR
+from collections.abc import Sequence
+
 from domain.plpgsql import inline
 from domain.raw_statements import RawStatement
 
@@ -40,9 +41,26 @@ def _batch_sql(batch: RawStatement) -> str:
     return inline(batch, names)
 
 
-def body(batch: RawStatement, top_batch: RawStatement) -> str:
-    """The function's body around ``batch`` (``repository.BATCH_SQL``) and ``top_batch`` (``TOP_BATCH_SQL``, the
-    same query for a tier at or above ``TOP_TIER_FLOOR``, read from the top tier's indexes)."""
+Band = tuple[int, int | None, RawStatement]
+
+
+def _open(batch: RawStatement, bands: Sequence[Band]) -> str:
+    """Open ``v_rows`` on the first band's query whose range holds the tier's ``[v_floor, v_ceiling]``, or on
+    ``batch`` (the whole indexes) when none does."""
+    branches = []
+    for index, (low, high, statement) in enumerate(bands):
+        holds = f"v_floor >= {low}" + ("" if high is None else f" AND v_ceiling < {high}")
+        branches.append(f"        {'ELSIF' if index else 'IF'} {holds} THEN\n            OPEN v_rows FOR\n"
+                        f"{_batch_sql(statement)};")
+    whole = f"            OPEN v_rows FOR\n{_batch_sql(batch)};"
+    if not branches:
+        return whole
+    return "\n".join([*branches, "        ELSE", whole, "        END IF;"])
+
+
+def body(batch: RawStatement, bands: Sequence[Band] = ()) -> str:
+    """The function's body around ``batch`` (``repository.BATCH_SQL``) and ``bands`` (``BAND_BATCH_RAW``: the
+    same query for a tier inside ``[low, high)``, read from that band's indexes)."""
     return f"""
 #variable_conflict use_column
 DECLARE
@@ -66,13 +84,7 @@ DECLARE
     v_enough integer;
 BEGIN
     LOOP
-        IF v_floor >= {TOP_TIER_FLOOR} THEN
-            OPEN v_rows FOR
-{_batch_sql(top_batch)};
-        ELSE
-            OPEN v_rows FOR
-{_batch_sql(batch)};
-        END IF;
+{_open(batch, bands)}
         LOOP
             FETCH v_rows INTO v_row;
             EXIT WHEN NOT FOUND;
@@ -113,7 +125,7 @@ def call() -> RawStatement:
     return RawStatement(f"SELECT * FROM {NAME}(" + ", ".join(f":{name}" for name in _ARGUMENTS) + ")")  # noqa: S608
 
 
-def definition(batch: RawStatement, top_batch: RawStatement) -> str:
+def definition(batch: RawStatement, bands: Sequence[Band] = ()) -> str:
     """``CREATE OR REPLACE FUNCTION`` for the current batch queries (what a migration holds)."""
     return (f"CREATE OR REPLACE FUNCTION {NAME}({SIGNATURE})\nRETURNS TABLE ({RESULT})\n"
-            f"LANGUAGE plpgsql VOLATILE AS $function${body(batch, top_batch)}$function$")
+            f"LANGUAGE plpgsql VOLATILE AS $function${body(batch, bands)}$function$")

@@ -29,26 +29,35 @@ from domain.wire.enums import AccountStatus, Gender, Role
 GENDERS = ("woman", "man", "nonbinary")
 
 
-# People whose ``rank_bound`` is at least this are also in a second, smaller discovery index per pair (migration
-# 0018): the first tier of a batch (``domain.discovery.repository.TIERS``) reads only them.
-TOP_TIER_FLOOR = 36
+# Bands of ``rank_bound`` (the first bound included, the second excluded, None: no end) with a discovery index of
+# their own per pair besides the pair's whole one (migration 0018): a tier of a batch
+# (``domain.discovery.repository.TIERS``) that lies inside a band reads only the band's people.
+DISCOVERY_BANDS: tuple[tuple[str, int, int | None], ...] = (("top", 36, None), ("mid", 28, 36))
+TOP_TIER_FLOOR = DISCOVERY_BANDS[0][1]
 
 
-def discovery_index(gender: str, accepted: str, top: bool = False) -> str:
+def band_condition(low: int, high: int | None, column: str = "rank_bound") -> str:
+    """``column`` within the band ``[low, high)``."""
+    return f"{column} >= {low}" + ("" if high is None else f" AND {column} < {high}")
+
+
+def discovery_index(gender: str, accepted: str, band: str | None = None) -> str:
     """The partial discovery index of people of ``gender`` interested in ``accepted`` (migration 0013), or with
-    ``top`` the one of those whose ``rank_bound`` is at least ``TOP_TIER_FLOOR`` (migration 0018)."""
-    return f"ix_users_discovery_{gender}_{accepted}" + ("_top" if top else "")
+    ``band`` (a name of ``DISCOVERY_BANDS``) the one of those in that band (migration 0018)."""
+    return f"ix_users_discovery_{gender}_{accepted}" + (f"_{band}" if band else "")
 
 
-def discovery_predicate(gender: str, accepted: str, top: bool = False) -> str:
-    """Who ``discovery_index(gender, accepted, top)`` holds: the people of ``gender`` who accept ``accepted`` and
-    can be shown (a location, a photo, traits, an account that may appear), and with ``top`` only the top tier."""
+def discovery_predicate(gender: str, accepted: str, band: str | None = None) -> str:
+    """Who ``discovery_index(gender, accepted, band)`` holds: the people of ``gender`` who accept ``accepted`` and
+    can be shown (a location, a photo, traits, an account that may appear), and with ``band`` only that band."""
+    bounds = {name: (low, high) for name, low, high in DISCOVERY_BANDS}
     return (f"gender = '{gender}' AND '{accepted}' = ANY(interested_in) AND lat IS NOT NULL AND role = 'user' "
             "AND status IN ('active', 'suspended') AND photo_count > 0 AND traits IS NOT NULL"
-            + (f" AND rank_bound >= {TOP_TIER_FLOOR}" if top else ""))
+            + ("" if band is None else " AND " + band_condition(*bounds[band])))
 
 
-DISCOVERY_INDEXES = tuple(discovery_index(g, a, top) for top in (False, True) for g in GENDERS for a in GENDERS)
+_INDEXED_BANDS = (None, *(name for name, _, _ in DISCOVERY_BANDS))
+DISCOVERY_INDEXES = tuple(discovery_index(g, a, band) for band in _INDEXED_BANDS for g in GENDERS for a in GENDERS)
 
 ROLES = ("user", "moderator")
 STATUSES = ("active", "suspended", "banned", "deleted")
@@ -72,12 +81,12 @@ class User(Base):
         Index("ix_users_status_active", "status", "last_active_at"),
         Index("ix_users_created_at", "created_at"),  # moderation.stats: signups today (migration 0011)
         # discovery: discovery_box(...) @> discovery_point(...), one partial index per (gender, accepted gender)
-        # holding only people who can be shown, and one more per pair of the top tier alone; see migrations 0004,
-        # 0012 (rank_bound, the seventh dimension), 0013 and 0018
-        *(Index(discovery_index(gender, accepted, top),
+        # holding only people who can be shown, and one more per pair and band of rank_bound; see migrations
+        # 0004, 0012 (rank_bound, the seventh dimension), 0013 and 0018
+        *(Index(discovery_index(gender, accepted, band),
                 text("discovery_point(lat, lon, birthdate, age_min, age_max, rank_bound)"),
-                postgresql_using="gist", postgresql_where=text(discovery_predicate(gender, accepted, top)))
-          for top in (False, True) for gender in GENDERS for accepted in GENDERS),
+                postgresql_using="gist", postgresql_where=text(discovery_predicate(gender, accepted, band)))
+          for band in _INDEXED_BANDS for gender in GENDERS for accepted in GENDERS),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

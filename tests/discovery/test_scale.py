@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from domain.discovery import ranking
 from domain.discovery import repository as repo
 from domain.models import User
-from domain.models.users import TOP_TIER_FLOOR
+from domain.models.users import DISCOVERY_BANDS
 from tests.discovery.support import (
     Place,
     answers_at,
@@ -156,21 +156,30 @@ async def test_a_random_crowd_matches_the_one_query(engine: AsyncEngine) -> None
     assert len(set(sent)) == 30
 
 
-async def test_someone_at_the_top_floor_is_read_with_the_top_tier(engine: AsyncEngine) -> None:
-    """A tier at or above ``TOP_TIER_FLOOR`` reads the top indexes (migration 0018), the others the whole ones:
-    someone whose bound is exactly that floor is found once, someone just below it too, and every batch is the
-    one query's."""
+# (band, the profile of someone whose bound is the band's floor, of someone two points below it)
+_AT_FLOORS = [("top", {"photos": 3}, {"photos": 2}),  # 6 + 10 + 20 = 36 and 34
+              ("mid", {"photos": 4, "active": False}, {"photos": 3, "active": False})]  # 8 + 20 = 28 and 26
+
+
+@pytest.mark.parametrize(("band", "at_floor_profile", "below_profile"), _AT_FLOORS)
+async def test_someone_at_a_band_floor_is_read_with_the_band(engine: AsyncEngine, band: str,
+                                                             at_floor_profile: dict[str, Any],
+                                                             below_profile: dict[str, Any]) -> None:
+    """A tier inside a band of ``DISCOVERY_BANDS`` reads the band's indexes (migration 0018), the others the
+    whole ones: someone whose bound is exactly the band's floor is found once, someone just below it too, and
+    the batch is the one query's."""
+    floor = {name: low for name, low, _ in DISCOVERY_BANDS}[band]
     place = somewhere()
     viewer = await viewer_at(engine, place)
-    at_floor = await _complete(engine, place, 1, photos=3, prompts=0, bio=False)  # 6 + 10 + 20
-    below = await _complete(engine, place, 0, photos=2, prompts=0, bio=False)  # 4 + 10 + 20, but a better score
-    assert (await _bound(engine, at_floor), await _bound(engine, below)) == (TOP_TIER_FLOOR, TOP_TIER_FLOOR - 2)
+    at_floor = await _complete(engine, place, 1, prompts=0, bio=False, **at_floor_profile)
+    below = await _complete(engine, place, 0, prompts=0, bio=False, **below_profile)  # a better score
+    assert (await _bound(engine, at_floor), await _bound(engine, below)) == (floor, floor - 2)
     everyone = [r.id for r in repo.best_of(await _tier(engine, viewer, 2, (0, repo.MAX_BOUND)), 2)]
     assert sorted(everyone) == sorted([at_floor.id, below.id])
     assert await _tiered(engine, viewer, 2) == everyone
     async with AsyncSession(engine) as session:
         read = await repo.tier_rows(session, viewer.id, 2, [], datetime.now(UTC))
-    assert sorted(r.id for r in read) == sorted(everyone)  # each read once: the top tier holds only the first
+    assert sorted(r.id for r in read) == sorted(everyone)  # each read once, in its own tier
 
 
 async def test_an_opposite_found_only_in_a_low_tier_takes_the_last_place(engine: AsyncEngine) -> None:

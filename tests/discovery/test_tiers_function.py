@@ -14,16 +14,16 @@ from tests.support.migrations import migrations_naming
 def test_the_newest_migration_creates_the_function_the_code_builds() -> None:
     definitions = [m.DEFINITION for m in migrations_naming(tiers_function.NAME) if hasattr(m, "DEFINITION")]
     assert definitions, "no migration creates the tiers function"
-    assert definitions[-1] == tiers_function.definition(repository.BATCH_RAW, repository.TOP_BATCH_RAW), (
+    assert definitions[-1] == tiers_function.definition(repository.BATCH_RAW, repository.BAND_BATCH_RAW), (
         "the batch query changed: add a migration that runs "
-        "domain.discovery.tiers_function.definition(repository.BATCH_RAW, repository.TOP_BATCH_RAW)")
+        "domain.discovery.tiers_function.definition(repository.BATCH_RAW, repository.BAND_BATCH_RAW)")
 
 
 async def test_the_database_runs_the_body_the_code_builds(engine: AsyncEngine) -> None:
     body = await scalar(engine, "SELECT prosrc FROM pg_proc WHERE proname = :name", name=tiers_function.NAME)
-    assert body == tiers_function.body(repository.BATCH_RAW, repository.TOP_BATCH_RAW)
+    assert body == tiers_function.body(repository.BATCH_RAW, repository.BAND_BATCH_RAW)
 
 
 def test_the_loop_reads_the_batch_query_with_every_parameter_named() -> None:
-    body = tiers_function.body(repository.BATCH_RAW, repository.TOP_BATCH_RAW)
+    body = tiers_function.body(repository.BATCH_RAW, repository.BAND_BATCH_RAW)
     assert "$" not in body and "p_viewer_id" in body and "v_floor" in body and "v_min_l1" in body

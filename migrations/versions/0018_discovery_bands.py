@@ -10,7 +10,9 @@ people; ``mid``, 28 to 35, the next tier's. A person in a band is in its index b
 cost about a seventh more index entries and, for those people, one more index insertion per write of their row.
 
 ``delete_discovery_tiers`` runs the batch query written for a band's indexes (``BAND_BATCH_SQL``) for a tier
-inside that band and the one for the whole indexes for any other. The definition is a copy of
+inside that band and the one for the whole indexes for any other, with generic plans from a connection's first
+call on (three statements planned afresh on each of their first five runs made a connection's first fifteen
+batches or so slow: the load benchmark's discovery p99 went from about 25 to 45 ms). The definition is a copy of
 ``domain/discovery/tiers_function.py``'s ``definition()``; a test fails when the two part. Built
 ``CONCURRENTLY``, so writes to ``users`` are never blocked while a big table is indexed.
 
@@ -41,7 +43,7 @@ BANDS = {"top": "rank_bound >= 36", "mid": "rank_bound >= 28 AND rank_bound < 36
 
 DEFINITION = r"""CREATE OR REPLACE FUNCTION delete_discovery_tiers(p_viewer_id uuid, p_count integer, p_sent uuid[], p_now timestamptz, p_today date, p_new_after timestamptz, p_active_1d timestamptz, p_active_7d timestamptz, p_active_30d timestamptz, p_tiers integer[], p_max_bound integer, p_best_compatibility double precision, p_best_opposite double precision, p_opposite_below integer, p_opposite_min_l1 double precision, p_any_l1 double precision)
 RETURNS TABLE (id uuid, last_active_at timestamptz, created_at timestamptz, has_bio boolean, l1 double precision, photos smallint, prompts smallint, score integer, rank double precision)
-LANGUAGE plpgsql VOLATILE AS $function$
+LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $function$
 #variable_conflict use_column
 DECLARE
     v_floor integer := p_tiers[1];

@@ -1,12 +1,13 @@
 """Helpers for the discovery tests: remote places, factory people around them, and batches over the socket.
 
-The test database is shared by the whole session, so every test works in its
-own randomly chosen remote place: profiles made by other tests (the factory's
-default is Berlin) are never within anyone's distance there.
+The test database is shared by the whole session, so every test works in a
+remote place of its own (``somewhere``): profiles made by other tests (the
+factory's default is Berlin) are never within anyone's distance there.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import uuid
@@ -28,10 +29,26 @@ ALIKE = {"introvert_extrovert": 2, "planner_spontaneous": 2, "conflict_talk_spac
 OPPOSITE = {key: 5 for key in ALIKE}  # L1 distance 18 from ALIKE: score 25
 
 
+# ``somewhere``'s places: a lattice of cells 3 degrees apart, from 55 S to 65 N (at least 113 km apart east-west at
+# 65 degrees, 266 km north-south), one point at a random spot of each cell's middle, the cells handed out in a
+# shuffled order, so no two tests of a session share a neighbourhood (random places did, about once a suite:
+# someone made by another test 50 km away showed up as a card).
+_SPACING = 3.0
+_COLUMNS = int(350 // _SPACING)
+_ROWS = int(120 // _SPACING)
+_CELLS = random.Random(3).sample(range(_ROWS * _COLUMNS), _ROWS * _COLUMNS)
+_places = itertools.count()
+
+
 def somewhere() -> Place:
-    """A random place, far from the factory's default (Berlin) and, almost surely, from other tests."""
+    """A remote place of the session's own: far from the factory's default (Berlin), and more than 100 km from
+    every other place this function gave (people a test puts within tens of km of it never meet another test's).
+    """
     while True:
-        lat, lon = random.uniform(-55.0, 65.0), random.uniform(-175.0, 175.0)
+        index = _CELLS[next(_places) % len(_CELLS)]
+        row, column = divmod(index, _COLUMNS)
+        lat = -55.0 + _SPACING * row + random.uniform(0.2, 0.8)
+        lon = -175.0 + _SPACING * column + random.uniform(0.2, 0.8)
         if abs(lat - 52.52) > 5 or abs(lon - 13.4) > 8:
             return (round(lat, 5), round(lon, 5))
 

@@ -1,7 +1,7 @@
 """Discovery on this node: each socket's cards and open credits, filled live.
 
-Per socket (``Connection.data["discovery"]``): the ids already sent on it (so
-repeated requests page through people instead of repeating them), the open
+Per socket (``Connection.data["discovery"]``): the ids already sent on it and not yet passed or liked on it
+(so repeated requests page through people instead of repeating them; ``forget_shown``), the open
 credits (``count`` asked minus cards sent, when nobody was left) and a lock
 that serialises the socket's request with the live fills.
 
@@ -79,6 +79,16 @@ class SocketDiscovery:
         """Send ``card`` on this socket and remember it was shown."""
         self.sent.add(uuid.UUID(card["user_id"]))
         self.conn.push(card_frame(card))
+
+
+def forget_shown(conn: Connection, user_id: uuid.UUID) -> None:
+    """The socket's user passed or liked ``user_id``: the batches leave them out for that reason now, so the
+    socket stops carrying them in its ``sent`` (which every batch passes to every tier query, and checks every
+    person read against): it holds the cards shown and not yet answered, not every card of the session. After
+    ``pass.undo`` the person can come again, as on any other socket."""
+    state = conn.data.get(STATE_KEY)
+    if isinstance(state, SocketDiscovery):
+        state.sent.discard(user_id)
 
 
 def socket_state(conn: Connection) -> SocketDiscovery:

@@ -15,7 +15,7 @@ from domain.social.like_alone import like_alone
 from domain.transaction import after_commit
 from domain.wire import replies as r
 from domain.wire.enums import MatchState, ReportReason, UnmatchReason
-from realtime import frames
+from realtime import discovery_live, frames
 from realtime.context import CommandContext
 from realtime.registry import DEFERRED, REGISTRY, CommandInput, NoInput
 
@@ -53,6 +53,12 @@ class ReportIn(CommandInput):
 
 @REGISTRY.command("like", LikeIn, summary="Like someone; a like back makes a match.", reply=r.LikeReply)
 async def like(ctx: CommandContext, data: LikeIn) -> r.LikeReply:
+    reply = await _like(ctx, data)
+    discovery_live.forget_shown(ctx.connection, data.user_id)  # liked: no batch shows them again
+    return reply
+
+
+async def _like(ctx: CommandContext, data: LikeIn) -> r.LikeReply:
     deps, words = ctx.deps, ctx.deps.content_filter.words
     # two round trips (the cards, then one call that is its own transaction); a flagged comment in a transaction
     liked = await like_alone(ctx.fetch_alone, deps.events, deps.storage, words, ctx.principal.user_id,
@@ -68,7 +74,9 @@ async def like(ctx: CommandContext, data: LikeIn) -> r.LikeReply:
 @REGISTRY.command("pass", PersonIn, summary="Hide someone for 30 days.", reply=r.PassReply)
 async def pass_(ctx: CommandContext, data: PersonIn) -> r.PassReply:
     # the pass is one statement (domain/social/pass_function.py), run alone: its own transaction, one round trip
-    return await passes.pass_on(ctx.fetch_alone, ctx.principal.user_id, data.user_id)
+    reply = await passes.pass_on(ctx.fetch_alone, ctx.principal.user_id, data.user_id)
+    discovery_live.forget_shown(ctx.connection, data.user_id)  # passed: no batch shows them for 30 days
+    return reply
 
 
 @REGISTRY.command("pass.undo", PersonIn, summary="Take back an active pass (once per 7 days).", reply=r.Empty)

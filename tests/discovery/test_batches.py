@@ -140,6 +140,21 @@ async def test_a_new_socket_starts_over(server: RunningServer, engine: AsyncEngi
             assert (await request(c, 5)).ids == [person.key]
 
 
+async def test_someone_passed_and_taken_back_comes_again_on_the_same_socket(server: RunningServer,
+                                                                           engine: AsyncEngine) -> None:
+    """A socket forgets the people its user passed or liked (the batches leave them out for that reason): after
+    ``pass.undo`` the person comes again on the socket that showed them, the one the user took the pass back on."""
+    place = somewhere()
+    viewer = await viewer_at(engine, place)
+    person = await candidate_at(engine, place)
+    async with client(server, viewer) as c:
+        assert (await request(c, 5)).ids == [person.key]
+        await c.call("pass", {"user_id": person.key})
+        assert (await request(c, 5)).ids == []
+        await c.call("pass.undo", {"user_id": person.key})
+        assert (await request(c, 5)).ids == [person.key]
+
+
 async def test_cards_show_rounded_distances_and_nothing_private(server: RunningServer, engine: AsyncEngine) -> None:
     """Cards carry the contract's fields only; distances are whole km between grid cells and never below 1."""
     place = somewhere()

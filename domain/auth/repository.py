@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import EmailTaken
 from domain.models import RefreshToken, TokenFamily, User
+from domain.wire.enums import AccountStatus
 
 
 async def insert_user(session: AsyncSession, values: dict[str, object]) -> User:
@@ -30,6 +31,14 @@ async def insert_user(session: AsyncSession, values: dict[str, object]) -> User:
 
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+
+
+async def credentials_by_email(session: AsyncSession, email: str) -> Row[uuid.UUID, str, AccountStatus] | None:
+    """``(id, password_hash, status)`` of the account with ``email``: the same narrow row, or none, whether or not
+    the email has an account (a whole ``User`` built only when it does would make a wrong password measurably
+    slower to answer than an unknown email)."""
+    return (await session.execute(select(User.id, User.password_hash, User.status)
+                                  .where(User.email == email))).one_or_none()
 
 
 async def user_by_id(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:

@@ -158,11 +158,12 @@ async def login(session: AsyncSession, deps: AuthDeps, *, email: str, password: 
     email = email.strip()
     await deps.throttle.check(email, address)
     lookup = len(email) <= 254 and not CONTROL_RE.search(email) and email.isprintable()
-    user = await repo.user_by_email(session, email) if lookup else None  # odd input: an unknown email
-    if user is not None and user.status == "deleted":
-        user = None
-    ok = await deps.hasher.verify(password, user.password_hash if user is not None else None)
-    if not ok or user is None:
+    found = await repo.credentials_by_email(session, email) if lookup else None  # odd input: an unknown email
+    if found is not None and found.status == "deleted":
+        found = None
+    ok = await deps.hasher.verify(password, found.password_hash if found is not None else None)
+    user = await repo.user_by_id(session, found.id) if ok and found is not None else None
+    if user is None:
         await deps.throttle.failed(email, address)
         raise InvalidCredentials("email or password is wrong")
     await deps.throttle.succeeded(email, address)

@@ -9,7 +9,7 @@ a temporary directory, or created by name on the server of ``DATABASE_URL``):
 3. warm up, then time one batch per viewer exactly as ``discovery.request``
    runs it: a unit of work, the one batch query, the batched card load (and,
    to show where the time goes, the batch query alone);
-4. unless ``--viewers-without 0``, drop the discovery indexes (``ix_users_discovery_<gender>_<accepted>[_top]``
+4. unless ``--viewers-without 0``, drop the discovery indexes (``ix_users_discovery_<gender>_<accepted>[_<band>]``
    and 0001's ``ix_users_earth``), time that many of the viewers again, recreate them.
 
 Each size with a target (``TARGETS_P95_MS``) is reported met or missed, in the JSON
